@@ -1,0 +1,49 @@
+# The README's commands. `make run` and `make test` set everything up from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SF ?= 0.01
+
+export PLATFORM_LANDING_DIR ?= data/landing
+export PLATFORM_LAKE_DIR ?= data/lake
+export PLATFORM_WAREHOUSE_PATH ?= data/warehouse.duckdb
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: help install run test test-fast lint demo-data lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+$(BIN)/dagster: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==0.13.8
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+install: $(BIN)/dagster  ## create .venv with the pinned dependencies
+
+demo-data: install  ## generate TPC-H demo landing files (SF=$(SF)) unless some are there
+	@if [ -z "$$(ls -A $(PLATFORM_LANDING_DIR) 2>/dev/null)" ]; then \
+		$(BIN)/python -m data_platform.simulate --sf $(SF) --out $(PLATFORM_LANDING_DIR); \
+	else echo "landing zone $(PLATFORM_LANDING_DIR) already has data"; fi
+
+run: demo-data  ## run the platform on local defaults: Dagster UI and daemon on http://127.0.0.1:3000
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: install  ## run the whole test suite (lint, types, fast and slow tests)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2
+
+test-fast: install  ## run the fast tests only
+	$(BIN)/pytest -n 2 -m "not slow"
+
+lock:  ## re-resolve requirements.lock from pyproject.toml
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+
+clean:  ## remove generated data (landing, lake, warehouse, Dagster home)
+	rm -rf data

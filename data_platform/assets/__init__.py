@@ -1,0 +1,1 @@
+"""Bronze, silver and gold assets, generated from the entity contracts."""

@@ -1,0 +1,98 @@
+"""Bronze: every landed row as text, with the file and line it came from."""
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+
+import dagster as dg
+import polars as pl
+
+from data_platform.assets.metadata import (
+    add_counts_per_partition,
+    covers_one_slice,
+    records_table,
+    table_metadata,
+)
+from data_platform.contracts import ENTITIES, Entity
+from data_platform.contracts import lineage as lin
+from data_platform.landing.formats import Decoded, decode, read_landed_files
+from data_platform.landing.layout import LandedFile, MisfitFile
+from data_platform.resources.landing_zone import LandingZone
+
+READ_THREADS = 8
+METADATA_ROWS = 50
+
+
+def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    partitioned = entity.partitioned
+    key = ["bronze", entity.name]
+
+    @dg.asset(
+        key=key,
+        description=f"Every landed {entity.name} row as text, with the file and line it came from.",
+        group_name="bronze",
+        kinds={"delta", "polars"},
+        tags={"layer": "bronze"},
+        owners=["team:data-platform"],
+        io_manager_key="lake_io_manager",
+        partitions_def=partitions if partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
+        metadata=table_metadata(entity, lin.bronze_schema(entity)),
+    )
+    def _bronze(context: dg.AssetExecutionContext, landing_zone: LandingZone) -> pl.DataFrame:
+        scan = landing_zone.scan([e.name for e in ENTITIES], under=entity.name)
+        files = scan.files
+        if partitioned:
+            window = context.partition_time_window
+            first, end = window.start.date(), window.end.date()
+            files = [f for f in files if first <= f.business_date < end]
+        for misfit in scan.misfits:
+            context.log.warning(f"passed over {misfit.path}: {misfit.reason}")
+        frame = read_files(entity, landing_zone, files).with_columns(
+            pl.lit(dt.datetime.now(dt.UTC), lin.UTC_TIMESTAMP).alias(lin.INGESTED_AT)
+        )
+        per_file = _per_file(frame)
+        per_day = per_file.group_by(lin.BUSINESS_DATE).agg(
+            files=pl.len().cast(pl.Int64),
+            rows=pl.col("rows").sum(),
+            layout_errors=pl.col("layout_errors").sum(),
+        )
+        add_counts_per_partition(context, key, per_day, row_count="rows")
+        context.add_output_metadata({"files_passed_over": len(scan.misfits)})
+        if covers_one_slice(context):
+            context.add_output_metadata(
+                {
+                    "rows_per_file": records_table(per_file.head(METADATA_ROWS)),
+                    "passed_over": records_table(_misfits(scan.misfits[:METADATA_ROWS])),
+                }
+            )
+        context.log.info(f"read {frame.height} rows from {len(files)} files")
+        return frame
+
+    return _bronze
+
+
+def read_files(entity: Entity, landing_zone: LandingZone, files: list[LandedFile]) -> pl.DataFrame:
+    def fetch(landed: LandedFile) -> Decoded:
+        return decode(landed, landing_zone.read_bytes(landed))
+
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        decoded = list(pool.map(fetch, files))
+    return read_landed_files(entity, decoded)
+
+
+def _per_file(frame: pl.DataFrame) -> pl.DataFrame:
+    return (
+        frame.group_by(lin.SOURCE_FILE, lin.BUSINESS_DATE)
+        .agg(
+            rows=pl.len().cast(pl.Int64),
+            layout_errors=pl.col(lin.LAYOUT_ERROR).is_not_null().sum().cast(pl.Int64),
+        )
+        .sort(["layout_errors", lin.SOURCE_FILE], descending=[True, False])
+    )
+
+
+def _misfits(misfits: list[MisfitFile]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"file": [m.path for m in misfits], "reason": [m.reason for m in misfits]},
+        schema={"file": pl.String, "reason": pl.String},
+    )

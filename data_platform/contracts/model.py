@@ -1,0 +1,69 @@
+"""The shape of an entity contract; bronze, silver, quarantine and checks are derived from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import polars as pl
+
+
+class ColumnKind(Enum):
+    """TPC-H's column types, each with the one polars type silver stores it as."""
+
+    IDENTIFIER = "identifier"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    DATE = "date"
+    TEXT = "text"
+
+    @property
+    def dtype(self) -> pl.DataType:
+        return _DTYPES[self]
+
+
+_DTYPES: dict[ColumnKind, pl.DataType] = {
+    ColumnKind.IDENTIFIER: pl.Int64(),
+    ColumnKind.INTEGER: pl.Int64(),
+    ColumnKind.DECIMAL: pl.Decimal(15, 2),
+    ColumnKind.DATE: pl.Date(),
+    ColumnKind.TEXT: pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: ColumnKind
+    description: str
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A landed source table: its columns in TPC-H order, its primary key and its partitioning.
+
+    `partitioned` entities (orders, lineitem) land one folder per business date and are daily
+    partitioned assets; the others are dimension extracts rebuilt as a whole.
+    """
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    partitioned: bool = False
+
+    def __post_init__(self) -> None:
+        missing = set(self.primary_key) - set(self.column_names)
+        if missing:
+            raise ValueError(f"{self.name}: primary key columns {sorted(missing)} are not columns")
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(column for column in self.columns if column.name == name)
+
+    @property
+    def silver_schema(self) -> dict[str, pl.DataType]:
+        return {column.name: column.kind.dtype for column in self.columns}

@@ -1,0 +1,25 @@
+"""The code location: assemble every layer from the entity contracts, then apply platform policy."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from data_platform import settings
+from data_platform.assets.bronze import bronze_asset
+from data_platform.assets.partitions import daily_partitions
+from data_platform.assets.silver import silver_assets
+from data_platform.contracts import ENTITIES
+
+
+def build_definitions() -> dg.Definitions:
+    partitions = daily_partitions(settings.value(settings.PARTITIONS_START))
+    assets = [
+        *(bronze_asset(entity, partitions) for entity in ENTITIES),
+        *(silver_assets(entity, partitions) for entity in ENTITIES),
+    ]
+    return dg.Definitions(assets=assets, resources=settings.resources())
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

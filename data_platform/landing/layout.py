@@ -1,0 +1,76 @@
+"""Landing paths: `<entity>/<YYYY-MM-DD>/<file name>.<tbl|csv|parquet>[.gz]`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+FORMATS = ("tbl", "csv", "parquet")
+COMPRESSION_SUFFIX = ".gz"
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """A file that fits the landing contract. `path` is relative to the landing root."""
+
+    path: str
+    entity: str
+    business_date: dt.date
+    format: str
+    compressed: bool
+    size: int
+    landed_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class MisfitFile:
+    """A file that does not fit the contract: passed over and reported, never read."""
+
+    path: str
+    reason: str
+
+
+def is_hidden(relative_path: str) -> bool:
+    """Names starting with '.' or '_' are writes in progress or markers (`_SUCCESS`), not data."""
+    return any(part.startswith((".", "_")) for part in relative_path.split("/"))
+
+
+def classify(
+    relative_path: str,
+    *,
+    size: int,
+    landed_at: dt.datetime,
+    entities: frozenset[str],
+) -> LandedFile | MisfitFile:
+    parts = relative_path.split("/")
+    if len(parts) != 3:
+        return MisfitFile(relative_path, "not at <entity>/<YYYY-MM-DD>/<file>")
+    entity, folder, name = parts
+    if entity not in entities:
+        return MisfitFile(relative_path, f"unknown entity {entity!r}")
+    business_date = parse_date_folder(folder)
+    if business_date is None:
+        return MisfitFile(relative_path, f"invalid date folder {folder!r}")
+    compressed = name.endswith(COMPRESSION_SUFFIX)
+    stem = name.removesuffix(COMPRESSION_SUFFIX) if compressed else name
+    extension = stem.rsplit(".", 1)[-1].lower() if "." in stem else ""
+    if extension not in FORMATS:
+        return MisfitFile(relative_path, f"unknown extension {name!r}")
+    return LandedFile(
+        path=relative_path,
+        entity=entity,
+        business_date=business_date,
+        format=extension,
+        compressed=compressed,
+        size=size,
+        landed_at=landed_at,
+    )
+
+
+def parse_date_folder(folder: str) -> dt.date | None:
+    if len(folder) != 10:
+        return None
+    try:
+        return dt.date.fromisoformat(folder)
+    except ValueError:
+        return None

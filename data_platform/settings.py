@@ -1,0 +1,71 @@
+"""The environment profile: every setting the platform reads, its local default, and the resources.
+
+Settings are environment variables read through Dagster's `EnvVar` when set, so the UI shows
+where a value came from and secrets never land in run config. Unset, the local default applies:
+a landing folder, a lake folder and a DuckDB file under `data/`. A lake or landing URL starting with
+`s3://` switches that store to S3, configured by the usual `AWS_*` variables.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+from dagster_deltalake import LocalConfig, S3Config
+
+from data_platform.assets.partitions import TPCH_FIRST_ORDER_DATE
+from data_platform.resources.lake_io_manager import LakeIOManager
+from data_platform.resources.landing_zone import LandingZone
+
+LANDING_DIR = "PLATFORM_LANDING_DIR"
+LAKE_DIR = "PLATFORM_LAKE_DIR"
+WAREHOUSE_PATH = "PLATFORM_WAREHOUSE_PATH"
+PARTITIONS_START = "PLATFORM_PARTITIONS_START"
+
+LOCAL_DEFAULTS = {
+    LANDING_DIR: "data/landing",
+    LAKE_DIR: "data/lake",
+    WAREHOUSE_PATH: "data/warehouse.duckdb",
+    PARTITIONS_START: TPCH_FIRST_ORDER_DATE,
+}
+
+S3_VARIABLES = {
+    "endpoint": "AWS_ENDPOINT_URL",
+    "access_key_id": "AWS_ACCESS_KEY_ID",
+    "secret_access_key": "AWS_SECRET_ACCESS_KEY",
+    "region": "AWS_REGION",
+}
+
+
+def value(name: str) -> str:
+    """A setting's value now (for what must be known when definitions load)."""
+    return os.environ.get(name) or LOCAL_DEFAULTS[name]
+
+
+def setting(name: str) -> str | dg.EnvVar:
+    """A setting for resource config: the environment variable if set, else the local default."""
+    return dg.EnvVar(name) if os.environ.get(name) else LOCAL_DEFAULTS[name]
+
+
+def _is_s3(name: str) -> bool:
+    return value(name).startswith(("s3://", "s3a://"))
+
+
+def _s3_config() -> S3Config:
+    """S3 (or an S3-compatible store) configured from the AWS_* variables that are set."""
+    present = {field: dg.EnvVar(var) for field, var in S3_VARIABLES.items() if os.environ.get(var)}
+    return S3Config.model_validate(present)
+
+
+def lake_io_manager() -> LakeIOManager:
+    storage = _s3_config() if _is_s3(LAKE_DIR) else LocalConfig()
+    return LakeIOManager(root_uri=setting(LAKE_DIR), storage_options=storage)
+
+
+def landing_zone() -> LandingZone:
+    # fsspec's S3 filesystem reads the same AWS_* variables (endpoint included) itself.
+    return LandingZone(url=setting(LANDING_DIR))
+
+
+def resources() -> dict[str, object]:
+    return {"landing_zone": landing_zone(), "lake_io_manager": lake_io_manager()}

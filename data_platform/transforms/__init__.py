@@ -1,0 +1,1 @@
+"""Pure frame-in, frame-out transforms shared by the layers' assets."""

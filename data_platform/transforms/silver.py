@@ -1,0 +1,211 @@
+"""Bronze text rows to silver: drop redelivered files, type per contract, keep the latest version.
+
+Every bronze row ends in exactly one place: silver (current version), superseded (an older
+version, a delete marker or a deleted row), quarantine (with a reason), or redelivered (a copy of a
+file that already landed under another name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from data_platform.contracts import ColumnKind, Entity
+from data_platform.contracts import lineage as lin
+
+INTEGER_PATTERN = r"^[+-]?\d{1,18}$"
+DECIMAL_PATTERN = r"^[+-]?(\d{1,13}(\.\d{1,2})?|\.\d{1,2})$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d")
+
+BAD_OP = "bad_op"
+BAD_CHANGED_AT = "bad_changed_at"
+MISSING_KEY = "missing_key"
+MISSING_VALUE = "missing_value"
+BAD_NUMBER = "bad_number"
+BAD_DATE = "bad_date"
+
+
+OUTCOMES = ("landed", "current", "superseded", "quarantined", "redelivered", "deleted")
+
+
+@dataclass(frozen=True)
+class SilverResult:
+    """Silver and quarantine rows, and where every landed row went, per business date."""
+
+    silver: pl.DataFrame
+    quarantine: pl.DataFrame
+    outcomes: pl.DataFrame
+
+    def total(self, outcome: str) -> int:
+        return int(self.outcomes[outcome].sum())
+
+    @property
+    def balanced(self) -> bool:
+        return bool(
+            (
+                self.outcomes["landed"]
+                == self.outcomes["current"]
+                + self.outcomes["superseded"]
+                + self.outcomes["quarantined"]
+                + self.outcomes["redelivered"]
+            ).all()
+        )
+
+
+def refine(entity: Entity, bronze: pl.DataFrame) -> SilverResult:
+    """The whole bronze-to-silver step for one slice of an entity."""
+    originals, redelivered = split_redelivered(entity, bronze)
+    typed, quarantine = type_rows(entity, originals)
+    silver, deleted = latest_versions(entity, typed)
+    counts = {
+        "landed": bronze,
+        "current": silver,
+        "superseded": typed,
+        "quarantined": quarantine,
+        "redelivered": redelivered,
+        "deleted": deleted,
+    }
+    outcomes = _count_by_date(counts).with_columns(
+        superseded=pl.col("superseded") - pl.col("current")
+    )
+    return SilverResult(silver=silver, quarantine=quarantine, outcomes=outcomes)
+
+
+def _count_by_date(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    dates = pl.concat([frame.select(lin.BUSINESS_DATE) for frame in frames.values()]).unique()
+    for name, frame in frames.items():
+        counts = frame.group_by(lin.BUSINESS_DATE).agg(pl.len().cast(pl.Int64).alias(name))
+        dates = dates.join(counts, on=lin.BUSINESS_DATE, how="left")
+    return dates.fill_null(0).sort(lin.BUSINESS_DATE)
+
+
+def _scope(entity: Entity) -> list[str]:
+    """Versions compete within a business date for daily entities, across extracts otherwise."""
+    return [lin.BUSINESS_DATE] if entity.partitioned else []
+
+
+def split_redelivered(entity: Entity, bronze: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep the first landing of each file content; later copies under other names are dropped."""
+    files = (
+        bronze.select(*_scope(entity), lin.FILE_FINGERPRINT, lin.FILE_LANDED_AT, lin.SOURCE_FILE)
+        .unique()
+        .sort(lin.FILE_LANDED_AT, lin.SOURCE_FILE)
+    )
+    first = files.filter(
+        pl.struct(*_scope(entity), lin.FILE_FINGERPRINT).is_first_distinct()
+    ).select(lin.SOURCE_FILE)
+    originals = bronze.join(first, on=lin.SOURCE_FILE, how="semi", maintain_order="left")
+    copies = bronze.join(first, on=lin.SOURCE_FILE, how="anti", maintain_order="left")
+    return originals, copies
+
+
+def _text(name: str) -> pl.Expr:
+    return pl.col(name).str.strip_chars()
+
+
+def _op() -> pl.Expr:
+    return pl.col(lin.OP).str.strip_chars().str.to_uppercase().fill_null("I").replace("", "I")
+
+
+def _changed_at() -> pl.Expr:
+    text = _text(lin.CHANGED_AT).str.replace(" ", "T").str.replace(r"Z$", "+00:00")
+    return pl.coalesce(
+        [text.str.to_datetime(f, time_zone="UTC", strict=False) for f in TIMESTAMP_FORMATS]
+    ).cast(lin.UTC_TIMESTAMP)
+
+
+def _typed(kind: ColumnKind, name: str) -> pl.Expr:
+    if kind is ColumnKind.TEXT:
+        return pl.col(name)
+    if kind is ColumnKind.DATE:
+        return _text(name).str.to_date("%Y-%m-%d", strict=False)
+    return _text(name).cast(kind.dtype, strict=False)
+
+
+def _column_error(entity: Entity, kind: ColumnKind, name: str) -> pl.Expr:
+    """The reason a value cannot be typed, or null when it can."""
+    value = _text(name)
+    is_key = name in entity.primary_key
+    missing = pl.col(name).is_null() | ((value == "") & pl.lit(kind is not ColumnKind.TEXT))
+    if is_key:
+        missing = missing | (value == "")
+    if kind is ColumnKind.TEXT:
+        malformed = pl.lit(False)
+    elif kind is ColumnKind.DATE:
+        malformed = ~value.str.contains(DATE_PATTERN) | _typed(kind, name).is_null()
+    else:
+        pattern = DECIMAL_PATTERN if kind is ColumnKind.DECIMAL else INTEGER_PATTERN
+        malformed = ~value.str.contains(pattern)
+    bad = BAD_DATE if kind is ColumnKind.DATE else BAD_NUMBER
+    return (
+        pl.when(missing)
+        .then(pl.lit(MISSING_KEY if is_key else MISSING_VALUE))
+        .when(malformed)
+        .then(pl.lit(bad))
+    )
+
+
+def _errors(entity: Entity) -> list[tuple[pl.Expr, pl.Expr]]:
+    """(reason, detail) expressions in the order they are tested; the first that fires wins."""
+    is_delete = _op() == "D"
+    checks: list[tuple[pl.Expr, pl.Expr]] = [
+        (pl.col(lin.LAYOUT_ERROR), pl.lit("record does not fit the file's layout")),
+        (
+            pl.when(~_op().is_in(lin.OPS)).then(pl.lit(BAD_OP)),
+            pl.format("_op {} is not one of I, U, D", pl.col(lin.OP)),
+        ),
+        (
+            pl.when((_text(lin.CHANGED_AT) != "") & _changed_at().is_null()).then(
+                pl.lit(BAD_CHANGED_AT)
+            ),
+            pl.format("_changed_at {} is not an ISO timestamp", pl.col(lin.CHANGED_AT)),
+        ),
+    ]
+    ordered = sorted(entity.columns, key=lambda c: c.name not in entity.primary_key)
+    for column in ordered:
+        error = _column_error(entity, column.kind, column.name)
+        if column.name not in entity.primary_key:
+            error = pl.when(~is_delete).then(error)
+        detail = pl.format(f"{column.name}='{{}}' is not a valid {column.kind.value}", column.name)
+        checks.append((error, detail))
+    return checks
+
+
+def type_rows(entity: Entity, bronze: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Type every column per the contract; rows that cannot be typed go to quarantine."""
+    checks = _errors(entity)
+    reason = pl.coalesce([error for error, _ in checks])
+    detail = pl.coalesce([pl.when(error.is_not_null()).then(text) for error, text in checks])
+    judged = bronze.with_columns(reason.alias(lin.REASON), detail.alias(lin.DETAIL))
+    quarantine = judged.filter(pl.col(lin.REASON).is_not_null()).select(
+        *[pl.col(name).cast(dtype) for name, dtype in lin.quarantine_schema(entity).items()]
+    )
+    typed = judged.filter(pl.col(lin.REASON).is_null()).select(
+        *[_typed(column.kind, column.name).alias(column.name) for column in entity.columns],
+        _op().alias(lin.OP),
+        _changed_at().alias(lin.CHANGED_AT),
+        lin.BUSINESS_DATE,
+        lin.FILE_LANDED_AT,
+        lin.SOURCE_FILE,
+        lin.SOURCE_LINE,
+        lin.INGESTED_AT,
+    )
+    return typed, quarantine
+
+
+def latest_versions(entity: Entity, typed: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One row per key: the latest by `_changed_at`, then landing order; deleted keys removed."""
+    key = [*_scope(entity), *entity.primary_key]
+    latest = typed.sort(
+        [lin.CHANGED_AT, lin.BUSINESS_DATE, lin.FILE_LANDED_AT, lin.SOURCE_FILE, lin.SOURCE_LINE],
+        nulls_last=False,
+    ).unique(subset=key, keep="last", maintain_order=True)
+    deleted = latest.filter(pl.col(lin.OP) == "D")
+    silver = (
+        latest.filter(pl.col(lin.OP) != "D")
+        .sort(key)
+        .select([pl.col(name).cast(dtype) for name, dtype in lin.silver_schema(entity).items()])
+    )
+    return silver, deleted

@@ -1,0 +1,226 @@
+"""Landed files through the real bronze and silver assets into Delta tables under tmp_path."""
+
+import gzip
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from data_platform.contracts import lineage as lin
+from tests.conftest import Landing, materialize_layers, read_table
+
+ORDER = "{key}|7|O|{price}|{day}|1-URGENT|Clerk#1|0|comment|"
+
+
+def orders(*keys: int, day: str = "1995-01-01", price: str = "100.00") -> str:
+    return "".join(ORDER.format(key=k, price=price, day=day) + "\n" for k in keys)
+
+
+def silver_orders(lake: Path) -> list[tuple[object, ...]]:
+    frame = read_table(lake, "silver", "orders").sort("o_orderkey")
+    return frame.select("o_orderkey", "o_totalprice", lin.BUSINESS_DATE).rows()
+
+
+def test_partition_materialized_twice_leaves_what_once_does(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    lake_dir: Path,
+) -> None:
+    landing.drop("orders/1995-01-01/a.tbl", orders(1, 2) + "3|bad|\n")
+    materialize_layers(platform_assets, resources, "orders", "1995-01-01")
+    once = {
+        layer: read_table(lake_dir, layer, "orders").drop(lin.INGESTED_AT)
+        for layer in ("bronze", "silver", "quarantine")
+    }
+    materialize_layers(platform_assets, resources, "orders", "1995-01-01")
+    for layer, frame in once.items():
+        again = read_table(lake_dir, layer, "orders").drop(lin.INGESTED_AT)
+        assert again.sort(lin.SOURCE_LINE).equals(frame.sort(lin.SOURCE_LINE)), layer
+
+
+def test_other_partitions_are_left_alone(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    lake_dir: Path,
+) -> None:
+    landing.drop("orders/1995-01-01/a.tbl", orders(1))
+    landing.drop("orders/1995-01-02/a.tbl", orders(2, day="1995-01-02"))
+    materialize_layers(
+        platform_assets, resources, "orders", partition_range=("1995-01-01", "1995-01-02")
+    )
+    landing.drop("orders/1995-01-02/b.tbl", orders(3, day="1995-01-02"))
+    materialize_layers(platform_assets, resources, "orders", "1995-01-02")
+    assert [key for key, _, _ in silver_orders(lake_dir)] == [1, 2, 3]
+
+
+def test_redelivered_file_counts_once_downstream(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    lake_dir: Path,
+) -> None:
+    landing.drop("orders/1995-01-01/a.tbl", orders(1, 2))
+    landing.drop("orders/1995-01-01/a resent.tbl", orders(1, 2))
+    result = materialize_layers(platform_assets, resources, "orders", "1995-01-01")
+    assert read_table(lake_dir, "bronze", "orders").height == 4
+    assert [key for key, _, _ in silver_orders(lake_dir)] == [1, 2]
+    silver_event = result.asset_materializations_for_node("silver_orders")[0]
+    assert silver_event.metadata["rows_redelivered"] == dg.IntMetadataValue(2)
+
+
+def test_correction_and_delete_landing_later_update_the_day(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    lake_dir: Path,
+) -> None:
+    landing.drop("orders/1995-01-01/day.tbl", orders(1, 2, 3))
+    materialize_layers(platform_assets, resources, "orders", "1995-01-01")
+    correction = (
+        "o_orderkey,o_custkey,o_orderstatus,o_totalprice,o_orderdate,o_orderpriority,"
+        "o_clerk,o_shippriority,o_comment,_op,_changed_at\n"
+        "2,7,O,222.22,1995-01-01,1-URGENT,Clerk#1,0,fixed,U,2024-05-01T10:00:00Z\n"
+        "3,,,,,,,,,D,2024-05-01T10:00:00Z\n"
+    )
+    landing.drop("orders/1995-01-01/corrections 2024-05-01.csv", correction)
+    materialize_layers(platform_assets, resources, "orders", "1995-01-01")
+    assert [(key, price) for key, price, _ in silver_orders(lake_dir)] == [
+        (1, Decimal("100.00")),
+        (2, Decimal("222.22")),
+    ]
+
+
+def test_untypable_rows_land_in_quarantine_with_reason_file_and_line(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    lake_dir: Path,
+) -> None:
+    content = orders(1) + orders(2, price="12x") + "3|7|O|\n" + orders(4, day="1995-02-31")
+    landing.drop(
+        "orders/1995-01-01/bad.tbl", content.encode() + b"5|7|O|1.00|1995-01-01|\xff|c|0|x|\n"
+    )
+    materialize_layers(platform_assets, resources, "orders", "1995-01-01")
+    quarantine = read_table(lake_dir, "quarantine", "orders").sort(lin.SOURCE_LINE)
+    assert quarantine.select(lin.REASON, lin.SOURCE_FILE, lin.SOURCE_LINE).rows() == [
+        ("bad_number", "orders/1995-01-01/bad.tbl", 2),
+        ("wrong_field_count", "orders/1995-01-01/bad.tbl", 3),
+        ("bad_date", "orders/1995-01-01/bad.tbl", 4),
+        ("invalid_utf8", "orders/1995-01-01/bad.tbl", 5),
+    ]
+    assert [key for key, _, _ in silver_orders(lake_dir)] == [1]
+
+
+def test_every_format_lands_the_same_silver_rows(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    lake_dir: Path,
+) -> None:
+    frame = pl.read_csv(
+        io.StringIO(orders(1, 2)),
+        separator="|",
+        has_header=False,
+        infer_schema=False,
+        new_columns=[
+            "o_orderkey",
+            "o_custkey",
+            "o_orderstatus",
+            "o_totalprice",
+            "o_orderdate",
+            "o_orderpriority",
+            "o_clerk",
+            "o_shippriority",
+            "o_comment",
+            "end",
+        ],
+    ).drop("end")
+    csv_text = frame.select(reversed(frame.columns)).write_csv().replace("\n", "\r\n")
+    parquet = io.BytesIO()
+    frame.write_parquet(parquet)
+    landing.drop("orders/1995-01-01/plain.tbl", orders(1, 2))
+    landing.drop("orders/1995-01-02/Bestellungen März.csv", "\ufeff" + csv_text)
+    landing.drop("orders/1995-01-03/x.parquet", parquet.getvalue())
+    landing.drop("orders/1995-01-04/x.tbl.gz", gzip.compress(orders(1, 2).encode()))
+    materialize_layers(
+        platform_assets, resources, "orders", partition_range=("1995-01-01", "1995-01-04")
+    )
+    silver = read_table(lake_dir, "silver", "orders")
+    per_day = silver.group_by(lin.BUSINESS_DATE).agg(
+        pl.col("o_orderkey").sort(), pl.col("o_totalprice").sum()
+    )
+    assert per_day.select("o_orderkey", "o_totalprice").unique().rows() == [
+        ([1, 2], Decimal("200.00"))
+    ]
+    assert per_day.height == 4
+
+
+def test_files_off_contract_are_passed_over_and_reported(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    lake_dir: Path,
+) -> None:
+    landing.drop("orders/1995-01-01/a.tbl", orders(1))
+    landing.drop("orders/1995-01-01/notes.xlsx", "x")
+    landing.drop("orders/1995-13-01/a.tbl", orders(2))
+    landing.drop("orders/1995-01-01/.a.tbl.tmp", orders(3))
+    result = materialize_layers(platform_assets, resources, "orders", "1995-01-01")
+    bronze_event = result.asset_materializations_for_node("bronze__orders")[0]
+    assert bronze_event.metadata["files_passed_over"] == dg.IntMetadataValue(2)
+    assert [key for key, _, _ in silver_orders(lake_dir)] == [1]
+
+
+def test_dimension_extracts_merge_across_dates(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    lake_dir: Path,
+) -> None:
+    landing.drop("region/1995-01-01/region.tbl", "0|AFRICA|a|\n1|AMERICA|b|\n")
+    landing.drop("region/1995-06-01/region.tbl", "1|AMERICAS|renamed|\n2|ASIA|c|\n")
+    materialize_layers(platform_assets, resources, "region")
+    silver = read_table(lake_dir, "silver", "region").sort("r_regionkey")
+    assert silver.select("r_regionkey", "r_name").rows() == [
+        (0, "AFRICA"),
+        (1, "AMERICAS"),
+        (2, "ASIA"),
+    ]
+
+
+def test_lineitem_of_an_unknown_order_stays_in_silver(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    lake_dir: Path,
+) -> None:
+    line = "999|1|1|1|1.00|10.00|0.01|0.02|N|O|1995-01-05|1995-01-10|1995-01-12|NONE|AIR|c|\n"
+    landing.drop("lineitem/1995-01-01/l.tbl", line)
+    materialize_layers(platform_assets, resources, "lineitem", "1995-01-01")
+    assert read_table(lake_dir, "silver", "lineitem")["l_orderkey"].to_list() == [999]
+
+
+def test_range_run_reports_each_days_own_row_count(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+) -> None:
+    landing.drop("orders/1995-01-01/a.tbl", orders(1, 2))
+    landing.drop("orders/1995-01-03/a.tbl", orders(3, day="1995-01-03"))
+    result = materialize_layers(
+        platform_assets, resources, "orders", partition_range=("1995-01-01", "1995-01-03")
+    )
+    counts = {
+        event.partition: event.metadata["dagster/row_count"]
+        for event in result.asset_materializations_for_node("silver_orders")
+        if event.asset_key == dg.AssetKey(["silver", "orders"])
+    }
+    assert counts == {
+        "1995-01-01": dg.IntMetadataValue(2),
+        "1995-01-02": dg.IntMetadataValue(0),
+        "1995-01-03": dg.IntMetadataValue(1),
+    }
