@@ -6,6 +6,7 @@ import dagster as dg
 
 from data_platform import settings
 from data_platform.assets.bronze import bronze_asset
+from data_platform.assets.gold import gold_assets
 from data_platform.assets.partitions import daily_partitions
 from data_platform.assets.silver import silver_assets
 from data_platform.contracts import ENTITIES
@@ -16,6 +17,7 @@ def build_definitions() -> dg.Definitions:
     assets = [
         *(bronze_asset(entity, partitions) for entity in ENTITIES),
         *(silver_assets(entity, partitions) for entity in ENTITIES),
+        *gold_assets(partitions),
     ]
     return dg.Definitions(assets=assets, resources=settings.resources())
 

@@ -9,13 +9,18 @@ a landing folder, a lake folder and a DuckDB file under `data/`. A lake or landi
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 from dagster_deltalake import LocalConfig, S3Config
 
+from data_platform.assets.gold import DBT_PROJECT_DIR
 from data_platform.assets.partitions import TPCH_FIRST_ORDER_DATE
 from data_platform.resources.lake_io_manager import LakeIOManager
 from data_platform.resources.landing_zone import LandingZone
+from data_platform.resources.warehouse import Warehouse
 
 LANDING_DIR = "PLATFORM_LANDING_DIR"
 LAKE_DIR = "PLATFORM_LAKE_DIR"
@@ -67,5 +72,19 @@ def landing_zone() -> LandingZone:
     return LandingZone(url=setting(LANDING_DIR))
 
 
+def warehouse() -> Warehouse:
+    return Warehouse(path=setting(WAREHOUSE_PATH), lake_dir=setting(LAKE_DIR))
+
+
 def resources() -> dict[str, object]:
-    return {"landing_zone": landing_zone(), "lake_io_manager": lake_io_manager()}
+    return {
+        "landing_zone": landing_zone(),
+        "lake_io_manager": lake_io_manager(),
+        "warehouse": warehouse(),
+        "dbt": DbtCliResource(
+            project_dir=str(DBT_PROJECT_DIR),
+            profiles_dir=str(DBT_PROJECT_DIR),
+            # the dbt installed beside this interpreter, whether or not its venv is activated
+            dbt_executable=str(Path(sys.executable).parent / "dbt"),
+        ),
+    }

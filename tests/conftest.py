@@ -11,9 +11,11 @@ import polars as pl
 import pytest
 from dagster_deltalake import LocalConfig
 
+from data_platform import settings
 from data_platform.definitions import build_definitions
 from data_platform.resources.lake_io_manager import LakeIOManager
 from data_platform.resources.landing_zone import LandingZone
+from data_platform.resources.warehouse import Warehouse
 
 
 @pytest.fixture
@@ -29,10 +31,18 @@ def lake_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def resources(landing_dir: Path, lake_dir: Path) -> dict[str, object]:
+def warehouse_path(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture
+def resources(landing_dir: Path, lake_dir: Path, warehouse_path: Path) -> dict[str, object]:
+    """The platform's resources, with every location under the test's tmp_path."""
     return {
+        **settings.resources(),
         "landing_zone": LandingZone(url=str(landing_dir)),
         "lake_io_manager": LakeIOManager(root_uri=str(lake_dir), storage_options=LocalConfig()),
+        "warehouse": Warehouse(path=str(warehouse_path), lake_dir=str(lake_dir)),
     }
 
 

@@ -21,6 +21,11 @@ class ColumnKind(Enum):
     def dtype(self) -> pl.DataType:
         return _DTYPES[self]
 
+    @property
+    def sql_type(self) -> str:
+        """The type DuckDB reads the silver column as (what dbt's sources declare)."""
+        return _SQL_TYPES[self]
+
 
 _DTYPES: dict[ColumnKind, pl.DataType] = {
     ColumnKind.IDENTIFIER: pl.Int64(),
@@ -28,6 +33,15 @@ _DTYPES: dict[ColumnKind, pl.DataType] = {
     ColumnKind.DECIMAL: pl.Decimal(15, 2),
     ColumnKind.DATE: pl.Date(),
     ColumnKind.TEXT: pl.String(),
+}
+
+
+_SQL_TYPES: dict[ColumnKind, str] = {
+    ColumnKind.IDENTIFIER: "BIGINT",
+    ColumnKind.INTEGER: "BIGINT",
+    ColumnKind.DECIMAL: "DECIMAL(15,2)",
+    ColumnKind.DATE: "DATE",
+    ColumnKind.TEXT: "VARCHAR",
 }
 
 

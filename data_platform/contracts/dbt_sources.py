@@ -1,0 +1,68 @@
+"""dbt's silver sources, rendered from the entity contracts so dbt never restates them by hand.
+
+`python -m data_platform.contracts.dbt_sources` rewrites the file; a test fails when it is stale.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from data_platform.contracts.tpch import ENTITIES
+
+SOURCES_FILE = (
+    Path(__file__).parents[2] / "dbt_project" / "models" / "staging" / "_silver__sources.yml"
+)
+HEADER = (
+    "# Generated from data_platform/contracts by `python -m data_platform.contracts.dbt_sources`.\n"
+)
+# dbt-duckdb reads each silver Delta table with delta_scan; lake_dir is passed by the platform.
+EXTERNAL_LOCATION = "delta_scan('{{ var('lake_dir') }}/silver/{name}')"
+
+
+def sources() -> dict[str, Any]:
+    return {
+        "version": 2,
+        "sources": [
+            {
+                "name": "silver",
+                "description": "Typed, deduplicated silver Delta tables written by the platform.",
+                "config": {"external_location": EXTERNAL_LOCATION},
+                "tables": [
+                    {
+                        "name": entity.name,
+                        "description": entity.description,
+                        "meta": {"dagster": {"asset_key": ["silver", entity.name]}},
+                        "columns": [
+                            {
+                                "name": column.name,
+                                "description": column.description,
+                                "data_type": column.kind.sql_type,
+                            }
+                            for column in entity.columns
+                        ],
+                    }
+                    for entity in ENTITIES
+                ],
+            }
+        ],
+    }
+
+
+def render() -> str:
+    body: str = yaml.safe_dump(sources(), sort_keys=False, width=100)
+    return HEADER + body
+
+
+def main() -> int:
+    SOURCES_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SOURCES_FILE.write_text(render())
+    print(f"wrote {SOURCES_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

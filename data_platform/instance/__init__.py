@@ -1,0 +1,1 @@
+"""Dagster instance storage for the local profile (production runs Dagster on PostgreSQL)."""

@@ -1,0 +1,45 @@
+"""The DuckDB warehouse gold marts live in, and the dbt invocation that builds them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+from pydantic import Field
+
+from data_platform.resources.duckdb_extensions import extension_directory
+
+# DuckDB allows one writing process per database file: every step that writes the warehouse
+# takes a slot in this pool, whose limit is 1 (see dagster.yaml written by `make run`).
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def _absolute(location: str) -> str:
+    """dbt runs in its project folder, so local paths are made absolute; URLs pass through."""
+    return location if "://" in location else str(Path(location).resolve())
+
+
+class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Where gold is built (a DuckDB file) and where dbt reads silver from (the Delta lake)."""
+
+    path: str = Field(description="DuckDB warehouse file.")
+    lake_dir: str = Field(description="Root of the Delta lake dbt reads silver tables from.")
+
+    def dbt_vars(self, window: dg.TimeWindow | None = None) -> dict[str, Any]:
+        """The `--vars` every dbt invocation gets: locations, and the partition window if any."""
+        variables: dict[str, Any] = {
+            "warehouse_path": _absolute(self.path),
+            "lake_dir": _absolute(self.lake_dir),
+            "duckdb_extension_directory": extension_directory(),
+        }
+        if window is not None:
+            variables["min_date"] = window.start.date().isoformat()
+            variables["max_date"] = window.end.date().isoformat()
+        return variables
+
+    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+        """A connection for readers (checks, tests, BI); gold tables need no extension."""
+        Path(_absolute(self.path)).parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(_absolute(self.path), read_only=read_only)

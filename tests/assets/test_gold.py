@@ -1,0 +1,166 @@
+"""Gold marts built by dbt from silver, through the platform's assets."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import yaml
+
+from data_platform.contracts import entity_named
+from data_platform.definitions import build_definitions
+from data_platform.resources.warehouse import WAREHOUSE_POOL
+from tests.conftest import Landing, materialize_layers
+
+CONFIG = Path(__file__).parents[2] / "config" / "dagster.yaml"
+MARTS = (
+    "daily_revenue_by_nation",
+    "pricing_summary",
+    "local_supplier_volume",
+    "customer_lifetime_value",
+)
+NATIONS = "7|GERMANY|3|c|\n8|INDIA|2|c|\n"
+CUSTOMERS = (
+    "1|Customer#1|addr|7|phone|10.00|BUILDING|c|\n2|Customer#2|addr|8|phone|10.00|BUILDING|c|\n"
+)
+
+
+def delete(entity: str, changed_at: str = "2024-05-01T00:00:00Z", **key: object) -> str:
+    """A `.tbl` delete record: only the key columns filled, then `_op` and `_changed_at`."""
+    columns = entity_named(entity).column_names
+    return "|".join([*(str(key.get(c, "")) for c in columns), "D", changed_at]) + "|\n"
+
+
+def line(order: int, number: int, price: str, discount: str, day: str) -> str:
+    return f"{order}|1|1|{number}|1.00|{price}|{discount}|0.02|N|O|{day}|{day}|{day}|NONE|AIR|c|\n"
+
+
+def land_two_days(landing: Landing) -> None:
+    landing.drop("nation/1995-01-01/nation.tbl", NATIONS)
+    landing.drop("customer/1995-01-01/customer.tbl", CUSTOMERS)
+    landing.drop(
+        "orders/1995-01-01/o.tbl",
+        "10|1|O|100.00|1995-01-01|1-URGENT|C|0|c|\n11|2|O|50.00|1995-01-01|1-URGENT|C|0|c|\n",
+    )
+    landing.drop(
+        "lineitem/1995-01-01/l.tbl",
+        line(10, 1, "100.00", "0.10", "1995-01-01")
+        + line(10, 2, "33.33", "0.05", "1995-01-01")
+        + line(11, 1, "50.00", "0.00", "1995-01-01"),
+    )
+    landing.drop("orders/1995-01-02/o.tbl", "12|1|O|70.00|1995-01-02|1-URGENT|C|0|c|\n")
+    landing.drop("lineitem/1995-01-02/l.tbl", line(12, 1, "70.00", "0.00", "1995-01-02"))
+
+
+def build_day(
+    assets: list[dg.AssetsDefinition], resources: dict[str, object], day: str
+) -> dg.ExecuteInProcessResult:
+    for entity in ("nation", "customer"):
+        materialize_layers(assets, resources, entity)
+    for entity in ("orders", "lineitem"):
+        materialize_layers(assets, resources, entity, day)
+    gold = [a for a in assets if dg.AssetKey(["gold", "daily_revenue_by_nation"]) in a.keys]
+    result = dg.materialize(
+        gold,
+        resources=resources,
+        partition_key=day,
+        selection=[dg.AssetKey(["gold", "daily_revenue_by_nation"])],
+    )
+    assert result.success
+    return result
+
+
+def daily_revenue(warehouse: Path) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.sql(
+            "select order_date::varchar, nation, order_count, revenue"
+            " from gold.daily_revenue_by_nation order by all"
+        ).fetchall()
+
+
+def test_gold_marts_read_silver_and_live_in_the_gold_group(
+    platform_assets: list[dg.AssetsDefinition],
+) -> None:
+    graph = build_definitions().resolve_asset_graph()
+    for mart in MARTS:
+        node = graph.get(dg.AssetKey(["gold", mart]))
+        assert node.group_name == "gold"
+        assert {"dbt", "duckdb"} <= set(node.kinds)
+        assert node.parent_keys
+        assert all(key.path[0] == "silver" for key in node.parent_keys)
+        assert graph.get_check_keys_for_assets({node.key}), mart
+    daily = graph.get(dg.AssetKey(["gold", "daily_revenue_by_nation"]))
+    assert daily.partitions_def is not None
+    assert daily.backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_warehouse_writers_share_one_pool_slot(platform_assets: list[dg.AssetsDefinition]) -> None:
+    gold = [a for a in platform_assets if any(k.path[0] == "gold" for k in a.keys)]
+    assert gold
+    assert all(node.pools == {WAREHOUSE_POOL} for a in gold for node in [a.node_def])  # type: ignore[attr-defined]
+    assert yaml.safe_load(CONFIG.read_text())["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_a_day_of_gold_is_exact_and_a_correction_replaces_only_that_day(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    warehouse_path: Path,
+) -> None:
+    land_two_days(landing)
+    build_day(platform_assets, resources, "1995-01-01")
+    build_day(platform_assets, resources, "1995-01-02")
+    # 100.00 * 0.90 + 33.33 * 0.95 = 121.6635 -> 121.66 for GERMANY; 50.00 for INDIA
+    assert daily_revenue(warehouse_path) == [
+        ("1995-01-01", "GERMANY", 1, Decimal("121.66")),
+        ("1995-01-01", "INDIA", 1, Decimal("50.00")),
+        ("1995-01-02", "GERMANY", 1, Decimal("70.00")),
+    ]
+    landing.drop("lineitem/1995-01-01/fix.tbl", delete("lineitem", l_orderkey=10, l_linenumber=2))
+    landing.drop("orders/1995-01-01/fix.tbl", delete("orders", o_orderkey=11))
+    build_day(platform_assets, resources, "1995-01-01")
+    assert daily_revenue(warehouse_path) == [
+        ("1995-01-01", "GERMANY", 1, Decimal("90.00")),
+        ("1995-01-02", "GERMANY", 1, Decimal("70.00")),
+    ]
+
+
+def test_failing_dbt_test_fails_its_check_and_stops_what_depends_on_it(
+    platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
+) -> None:
+    landing.drop("nation/1995-01-01/nation.tbl", NATIONS)
+    landing.drop("customer/1995-01-01/customer.tbl", CUSTOMERS)
+    landing.drop("orders/1995-01-01/o.tbl", "10|1|O|100.00|1995-01-01|1-URGENT|C|0|c|\n")
+    # a discount above 100% makes the day's revenue negative: `revenue >= 0` fails
+    landing.drop("lineitem/1995-01-01/l.tbl", line(10, 1, "100.00", "1.50", "1995-01-01"))
+    for entity in ("nation", "customer"):
+        materialize_layers(platform_assets, resources, entity)
+    for entity in ("orders", "lineitem"):
+        materialize_layers(platform_assets, resources, entity, "1995-01-01")
+
+    @dg.asset(
+        deps=[dg.AssetKey(["gold", "daily_revenue_by_nation"])],
+        partitions_def=next(
+            a for a in platform_assets if dg.AssetKey(["gold", "daily_revenue_by_nation"]) in a.keys
+        ).partitions_def,
+    )
+    def revenue_report() -> None:
+        raise AssertionError("must not run after a failed blocking check")
+
+    gold = next(
+        a for a in platform_assets if dg.AssetKey(["gold", "daily_revenue_by_nation"]) in a.keys
+    )
+    result = dg.materialize(
+        [gold, revenue_report],
+        resources=resources,
+        partition_key="1995-01-01",
+        raise_on_error=False,
+        selection=[dg.AssetKey(["gold", "daily_revenue_by_nation"]), revenue_report.key],
+    )
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [e.check_name for e in failed] == [
+        "expression_is_true_daily_revenue_by_nation_revenue___0"
+    ]
+    assert failed[0].severity == dg.AssetCheckSeverity.ERROR
+    assert "revenue_report" not in {e.step_key for e in result.get_step_success_events()}
+    assert not result.success

@@ -1,0 +1,58 @@
+"""The local profile's instance (config/dagster.yaml) records every partition of a range run."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from data_platform.instance.pooled_sqlite_event_log import PooledSqliteEventLogStorage
+
+CONFIG = Path(__file__).parents[2] / "config" / "dagster.yaml"
+DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-04-01")
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
+def daily(context: dg.AssetExecutionContext) -> None:
+    context.log.info(f"{len(context.partition_keys)} days")
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copy(CONFIG, tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_range_run_is_recorded_for_every_partition(dagster_home: Path) -> None:
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+        result = dg.materialize(
+            [daily],
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "2024-01-01",
+                "dagster/asset_partition_range_end": "2024-03-31",
+            },
+        )
+        assert result.success
+    # a second process (the webserver, the daemon) sees what the run wrote
+    with dg.DagsterInstance.get() as reader:
+        keys = reader.get_materialized_partitions(dg.AssetKey("daily"))
+        assert keys == set(DAYS.get_partition_keys())
+        assert reader.get_run_by_id(result.run_id).is_success  # type: ignore[union-attr]
+        assert (dagster_home / "history" / "runs" / "index.db").exists()
+
+
+def test_many_runs_keep_a_bounded_number_of_open_databases(dagster_home: Path) -> None:
+    with dg.DagsterInstance.get() as instance:
+        for day in DAYS.get_partition_keys()[:12]:
+            dg.materialize(
+                [daily],
+                instance=instance,
+                partition_key=day,
+            )
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        assert len(storage._engines) <= 9
+        assert len(instance.get_materialized_partitions(dg.AssetKey("daily"))) == 12
