@@ -9,6 +9,8 @@ export PLATFORM_LANDING_DIR ?= data/landing
 export PLATFORM_LAKE_DIR ?= data/lake
 export PLATFORM_WAREHOUSE_PATH ?= data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# a range run's per-partition events are written in batches (see data_platform/instance)
+export DAGSTER_EVENT_BATCH_SIZE ?= 1000
 
 .PHONY: help install run test test-fast demo-data dbt-parse dagster-home bench lock clean
 

@@ -10,6 +10,7 @@ from data_platform.assets.gold import gold_assets
 from data_platform.assets.partitions import daily_partitions
 from data_platform.assets.silver import silver_assets
 from data_platform.contracts import ENTITIES
+from data_platform.jobs.lake_maintenance import lake_maintenance_job, lake_maintenance_schedule
 
 
 def build_definitions() -> dg.Definitions:
@@ -19,7 +20,12 @@ def build_definitions() -> dg.Definitions:
         *(silver_assets(entity, partitions) for entity in ENTITIES),
         *gold_assets(partitions),
     ]
-    return dg.Definitions(assets=assets, resources=settings.resources())
+    return dg.Definitions(
+        assets=assets,
+        jobs=[lake_maintenance_job],
+        schedules=[lake_maintenance_schedule],
+        resources=settings.resources(),
+    )
 
 
 @dg.definitions

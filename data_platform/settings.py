@@ -18,6 +18,7 @@ from dagster_deltalake import LocalConfig, S3Config
 
 from data_platform.assets.gold import DBT_PROJECT_DIR
 from data_platform.assets.partitions import TPCH_FIRST_ORDER_DATE
+from data_platform.resources.lake import Lake
 from data_platform.resources.lake_io_manager import LakeIOManager
 from data_platform.resources.landing_zone import LandingZone
 from data_platform.resources.warehouse import Warehouse
@@ -62,9 +63,18 @@ def _s3_config() -> S3Config:
     return S3Config.model_validate(present)
 
 
+def _lake_storage() -> S3Config | LocalConfig:
+    return _s3_config() if _is_s3(LAKE_DIR) else LocalConfig()
+
+
 def lake_io_manager() -> LakeIOManager:
-    storage = _s3_config() if _is_s3(LAKE_DIR) else LocalConfig()
-    return LakeIOManager(root_uri=setting(LAKE_DIR), storage_options=storage)
+    return LakeIOManager(root_uri=setting(LAKE_DIR), storage_options=_lake_storage())
+
+
+def lake() -> Lake:
+    """The same lake for maintenance, with the storage options delta-rs takes."""
+    options = {k: v for k, v in _lake_storage().str_dict().items() if k != "provider"}
+    return Lake(root_uri=setting(LAKE_DIR), storage_options=options)
 
 
 def landing_zone() -> LandingZone:
@@ -80,6 +90,7 @@ def resources() -> dict[str, object]:
     return {
         "landing_zone": landing_zone(),
         "lake_io_manager": lake_io_manager(),
+        "lake": lake(),
         "warehouse": warehouse(),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),

@@ -13,6 +13,7 @@ from dagster_deltalake import LocalConfig
 
 from data_platform import settings
 from data_platform.definitions import build_definitions
+from data_platform.resources.lake import Lake
 from data_platform.resources.lake_io_manager import LakeIOManager
 from data_platform.resources.landing_zone import LandingZone
 from data_platform.resources.warehouse import Warehouse
@@ -42,6 +43,7 @@ def resources(landing_dir: Path, lake_dir: Path, warehouse_path: Path) -> dict[s
         **settings.resources(),
         "landing_zone": LandingZone(url=str(landing_dir)),
         "lake_io_manager": LakeIOManager(root_uri=str(lake_dir), storage_options=LocalConfig()),
+        "lake": Lake(root_uri=str(lake_dir)),
         "warehouse": Warehouse(path=str(warehouse_path), lake_dir=str(lake_dir)),
     }
 

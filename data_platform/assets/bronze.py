@@ -1,11 +1,13 @@
 """Bronze: every landed row as text, with the file and line it came from."""
 
 import datetime as dt
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import polars as pl
 
+from data_platform.assets.chunks import Spill, scratch, windows
 from data_platform.assets.metadata import (
     add_counts_per_partition,
     covers_one_slice,
@@ -38,35 +40,38 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         metadata=table_metadata(entity, lin.bronze_schema(entity)),
     )
-    def _bronze(context: dg.AssetExecutionContext, landing_zone: LandingZone) -> pl.DataFrame:
+    def _bronze(
+        context: dg.AssetExecutionContext, landing_zone: LandingZone
+    ) -> Iterator[dg.Output[pl.LazyFrame]]:
         scan = landing_zone.scan([e.name for e in ENTITIES], under=entity.name)
-        files = scan.files
-        if partitioned:
-            window = context.partition_time_window
-            first, end = window.start.date(), window.end.date()
-            files = [f for f in files if first <= f.business_date < end]
         for misfit in scan.misfits:
             context.log.warning(f"passed over {misfit.path}: {misfit.reason}")
-        frame = read_files(entity, landing_zone, files).with_columns(
-            pl.lit(dt.datetime.now(dt.UTC), lin.UTC_TIMESTAMP).alias(lin.INGESTED_AT)
-        )
-        per_file = _per_file(frame)
-        per_day = per_file.group_by(lin.BUSINESS_DATE).agg(
-            files=pl.len().cast(pl.Int64),
-            rows=pl.col("rows").sum(),
-            layout_errors=pl.col("layout_errors").sum(),
-        )
-        add_counts_per_partition(context, key, per_day, row_count="rows")
-        context.add_output_metadata({"files_passed_over": len(scan.misfits)})
-        if covers_one_slice(context):
-            context.add_output_metadata(
-                {
-                    "rows_per_file": records_table(per_file.head(METADATA_ROWS)),
-                    "passed_over": records_table(_misfits(scan.misfits[:METADATA_ROWS])),
-                }
+        ingested_at = pl.lit(dt.datetime.now(dt.UTC), lin.UTC_TIMESTAMP).alias(lin.INGESTED_AT)
+        counts = []
+        with scratch() as directory:
+            spill = Spill(directory, "bronze", lin.bronze_schema(entity))
+            for low, high in windows(context):
+                files = [f for f in scan.files if low <= f.business_date < high]
+                frame = read_files(entity, landing_zone, files).with_columns(ingested_at)
+                counts.append(_per_file(frame))
+                spill.add(frame)
+            per_file = pl.concat(counts).sort(
+                ["layout_errors", lin.SOURCE_FILE], descending=[True, False]
             )
-        context.log.info(f"read {frame.height} rows from {len(files)} files")
-        return frame
+            per_day = per_file.group_by(lin.BUSINESS_DATE).agg(
+                files=pl.len().cast(pl.Int64),
+                rows=pl.col("rows").sum(),
+                layout_errors=pl.col("layout_errors").sum(),
+            )
+            add_counts_per_partition(context, key, per_day, row_count="rows")
+            metadata: dict[str, dg.MetadataValue] = {
+                "files_passed_over": dg.MetadataValue.int(len(scan.misfits))
+            }
+            if covers_one_slice(context):
+                metadata["rows_per_file"] = records_table(per_file.head(METADATA_ROWS))
+                metadata["passed_over"] = records_table(_misfits(scan.misfits[:METADATA_ROWS]))
+            context.log.info(f"read {per_file['rows'].sum()} rows from {per_file.height} files")
+            yield dg.Output(spill.scan(), metadata=metadata)
 
     return _bronze
 
@@ -81,13 +86,9 @@ def read_files(entity: Entity, landing_zone: LandingZone, files: list[LandedFile
 
 
 def _per_file(frame: pl.DataFrame) -> pl.DataFrame:
-    return (
-        frame.group_by(lin.SOURCE_FILE, lin.BUSINESS_DATE)
-        .agg(
-            rows=pl.len().cast(pl.Int64),
-            layout_errors=pl.col(lin.LAYOUT_ERROR).is_not_null().sum().cast(pl.Int64),
-        )
-        .sort(["layout_errors", lin.SOURCE_FILE], descending=[True, False])
+    return frame.group_by(lin.SOURCE_FILE, lin.BUSINESS_DATE).agg(
+        rows=pl.len().cast(pl.Int64),
+        layout_errors=pl.col(lin.LAYOUT_ERROR).is_not_null().sum().cast(pl.Int64),
     )
 
 

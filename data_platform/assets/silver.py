@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
+from data_platform.assets.chunks import Spill, scratch, windows
 from data_platform.assets.metadata import (
     add_counts_per_partition,
     covers_one_slice,
@@ -13,9 +14,14 @@ from data_platform.assets.metadata import (
 )
 from data_platform.contracts import Entity
 from data_platform.contracts import lineage as lin
-from data_platform.transforms.silver import OUTCOMES, refine
+from data_platform.transforms.silver import balanced as result_balanced
+from data_platform.transforms.silver import refine
 
 METADATA_ROWS = 20
+
+
+def _sums(totals: pl.DataFrame) -> dict[str, int]:
+    return {name: int(totals[name].sum()) for name in totals.columns if name != lin.BUSINESS_DATE}
 
 
 def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -53,26 +59,39 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
     )
     def _silver(
-        context: dg.AssetExecutionContext, bronze: pl.DataFrame
-    ) -> Iterator[dg.Output[pl.DataFrame]]:
-        result = refine(entity, bronze)
-        outcomes = result.outcomes.rename(lambda c: c if c == lin.BUSINESS_DATE else f"rows_{c}")
-        add_counts_per_partition(context, silver_key, outcomes, row_count="rows_current")
-        quarantined = outcomes.select(lin.BUSINESS_DATE, "rows_quarantined")
-        add_counts_per_partition(context, quarantine_key, quarantined, row_count="rows_quarantined")
-        detail: dict[str, dg.MetadataValue] = {}
-        if covers_one_slice(context):
-            by_reason = result.quarantine.group_by(lin.REASON).len("rows").sort("rows")
-            examples = result.quarantine.select(
-                lin.REASON, lin.DETAIL, lin.SOURCE_FILE, lin.SOURCE_LINE
-            ).head(METADATA_ROWS)
-            detail = {
-                "rows_by_reason": records_table(by_reason),
-                "examples": records_table(examples),
-            }
-        totals = {name: result.total(name) for name in OUTCOMES}
-        context.log.info(f"where the landed rows went: {totals}")
-        yield dg.Output(result.silver, output_name="silver", metadata={"balanced": result.balanced})
-        yield dg.Output(result.quarantine, output_name="quarantine", metadata=detail)
+        context: dg.AssetExecutionContext, bronze: pl.LazyFrame
+    ) -> Iterator[dg.Output[pl.LazyFrame]]:
+        outcomes, reasons, examples = [], [], []
+        with scratch() as directory:
+            silver = Spill(directory, "silver", lin.silver_schema(entity))
+            quarantine = Spill(directory, "quarantine", lin.quarantine_schema(entity))
+            for low, high in windows(context):
+                chunk = bronze.filter(pl.col(lin.BUSINESS_DATE).is_between(low, high, "left"))
+                result = refine(entity, chunk.collect())
+                silver.add(result.silver)
+                quarantine.add(result.quarantine)
+                outcomes.append(result.outcomes)
+                reasons.append(result.quarantine.group_by(lin.REASON).len("rows"))
+                examples.append(result.quarantine.head(METADATA_ROWS))
+            totals = pl.concat(outcomes).rename(
+                lambda c: c if c == lin.BUSINESS_DATE else f"rows_{c}"
+            )
+            add_counts_per_partition(context, silver_key, totals, row_count="rows_current")
+            quarantined = totals.select(lin.BUSINESS_DATE, "rows_quarantined")
+            add_counts_per_partition(context, quarantine_key, quarantined, "rows_quarantined")
+            detail: dict[str, dg.MetadataValue] = {}
+            if covers_one_slice(context):
+                by_reason = pl.concat(reasons).group_by(lin.REASON).agg(pl.col("rows").sum())
+                shown = pl.concat(examples).head(METADATA_ROWS)
+                detail = {
+                    "rows_by_reason": records_table(by_reason.sort("rows", descending=True)),
+                    "examples": records_table(
+                        shown.select(lin.REASON, lin.DETAIL, lin.SOURCE_FILE, lin.SOURCE_LINE)
+                    ),
+                }
+            balanced = all(result_balanced(frame) for frame in outcomes)
+            context.log.info(f"where the landed rows went: {_sums(totals)}")
+            yield dg.Output(silver.scan(), output_name="silver", metadata={"balanced": balanced})
+            yield dg.Output(quarantine.scan(), output_name="quarantine", metadata=detail)
 
     return _silver

@@ -16,14 +16,16 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from dagster import Field, StringSource
+from dagster._core.events import ASSET_EVENTS
 
 # Private module: SqliteEventLogStorage is the only SQLite event log Dagster ships.
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine, event
@@ -83,12 +85,38 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             with engine.connect() as connection, connection.begin():
                 yield connection
 
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """Asset events of one run (a range run's per-partition materializations, or its planned
+        events) go in one transaction per database; anything else is stored one by one."""
+        run_ids = {event.run_id for event in events}
+        if len(run_ids) != 1 or not all(
+            event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS for event in events
+        ):
+            super().store_event_batch(events)
+            return
+        statements = [self.prepare_insert_event(event) for event in events]
+        with self.run_connection(run_ids.pop()) as connection:
+            for statement in statements:
+                connection.execute(statement)
+        with self.index_transaction() as connection:
+            event_ids = [_inserted_id(connection, statement) for statement in statements]
+            self._store_asset_event_tags(connection, list(events), event_ids)
+            for event, event_id in zip(events, event_ids, strict=True):
+                self._store_asset_event(connection, event, event_id)
+
     def dispose(self) -> None:
         with self._engines_lock:
             for engine in self._engines.values():
                 engine.dispose()
             self._engines.clear()
         super().dispose()
+
+
+def _inserted_id(connection: Connection, statement: Any) -> int:
+    key = connection.execute(statement).inserted_primary_key
+    if key is None:
+        raise RuntimeError("the event index did not return the inserted event's id")
+    return int(key[0])
 
 
 def _relaxed_sync(dbapi_connection: Any, _record: Any) -> None:

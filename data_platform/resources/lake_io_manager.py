@@ -15,12 +15,14 @@ compacted, and a day's rewrite touches only its month.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 from dagster import InputContext, MetadataValue, OutputContext
 
 # TableSlice is the type dagster-deltalake's handler interface is declared with; there is no
@@ -33,7 +35,9 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 LAYOUT_COLUMN = "_lake_month"
+OUTSIDE = "_outside_window"
 COMMIT_ATTEMPTS = 6
+STREAM_ROWS = 250_000
 
 
 @dataclass(frozen=True)
@@ -121,31 +125,31 @@ class WindowedPolarsTypeHandler(DeltaLakePolarsTypeHandler):
         obj: pl.DataFrame | pl.LazyFrame,
         connection: TableConnection,
     ) -> None:
-        frame = obj.collect() if isinstance(obj, pl.LazyFrame) else obj
+        """Write the frame; a LazyFrame is streamed in batches into one commit."""
+        frame = obj.lazy()
+        schema = frame.collect_schema()
         window = window_of(table_slice)
         options: dict[str, Any] = {"mode": "overwrite"}
         if window is None:
             options["schema_mode"] = "overwrite"
         else:
-            dtype = frame.schema[window.column]
-            outside = frame.filter(~window.row_filter(dtype)).height
-            if outside:
-                raise ValueError(
-                    f"{outside} rows fall outside the partition window "
-                    f"[{window.start}, {window.end}) of {window.column}; refusing to write them"
-                )
-            frame = frame.with_columns(month_of(window.column, dtype).alias(LAYOUT_COLUMN))
+            dtype = schema[window.column]
+            frame = frame.with_columns(
+                month_of(window.column, dtype).alias(LAYOUT_COLUMN),
+                (~window.row_filter(dtype)).alias(OUTSIDE),
+            )
             options["partition_by"] = [LAYOUT_COLUMN]
             if _table_exists(connection):
                 options["predicate"] = window.predicate(dtype)
-        version = _write_with_retries(connection, frame, options)
+        written = _RowCounter(frame, window)
+        version = _write_with_retries(connection, written, options)
         metadata = {
             "table_uri": MetadataValue.path(connection.table_uri),
             "table_version": MetadataValue.int(version),
         }
         if window is None:
             # A window's rows belong to many partitions; the asset reports each one's count.
-            metadata["dagster/row_count"] = MetadataValue.int(frame.height)
+            metadata["dagster/row_count"] = MetadataValue.int(written.rows)
         context.add_output_metadata(metadata)
 
     def load_input(
@@ -179,15 +183,50 @@ def _table_exists(connection: TableConnection) -> bool:
     return True
 
 
+class _RowCounter:
+    """Streams a frame as Arrow batches, counting rows and refusing rows outside the window."""
+
+    def __init__(self, frame: pl.LazyFrame, window: Window | None) -> None:
+        self.frame = frame
+        self.window = window
+        self.rows = 0
+
+    def reader(self) -> pa.RecordBatchReader:
+        self.rows = 0
+        batches = self._batches()
+        first = next(batches, None)
+        if first is None:
+            empty = self.frame.clear().collect()
+            return _arrow(empty).to_reader()
+        schema = first.schema
+        return pa.RecordBatchReader.from_batches(schema, itertools.chain([first], batches))
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        for chunk in self.frame.collect_batches(chunk_size=STREAM_ROWS):
+            if self.window is not None:
+                outside = int(chunk[OUTSIDE].sum())
+                if outside:
+                    raise ValueError(
+                        f"{outside} rows fall outside the partition window [{self.window.start}, "
+                        f"{self.window.end}) of {self.window.column}; refusing to write them"
+                    )
+            self.rows += chunk.height
+            yield from _arrow(chunk).to_batches()
+
+
+def _arrow(frame: pl.DataFrame) -> pa.Table:
+    return frame.drop(OUTSIDE, strict=False).to_arrow()
+
+
 def _write_with_retries(
-    connection: TableConnection, frame: pl.DataFrame, options: dict[str, Any]
+    connection: TableConnection, frame: _RowCounter, options: dict[str, Any]
 ) -> int:
     """Concurrent runs write disjoint windows of one table; a lost commit race is retried."""
     for attempt in range(1, COMMIT_ATTEMPTS + 1):
         try:
             write_deltalake(
                 connection.table_uri,
-                frame.to_arrow(),
+                frame.reader(),
                 storage_options=connection.storage_options,
                 **options,
             )

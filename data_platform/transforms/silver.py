@@ -27,9 +27,6 @@ BAD_NUMBER = "bad_number"
 BAD_DATE = "bad_date"
 
 
-OUTCOMES = ("landed", "current", "superseded", "quarantined", "redelivered", "deleted")
-
-
 @dataclass(frozen=True)
 class SilverResult:
     """Silver and quarantine rows, and where every landed row went, per business date."""
@@ -43,15 +40,18 @@ class SilverResult:
 
     @property
     def balanced(self) -> bool:
-        return bool(
-            (
-                self.outcomes["landed"]
-                == self.outcomes["current"]
-                + self.outcomes["superseded"]
-                + self.outcomes["quarantined"]
-                + self.outcomes["redelivered"]
-            ).all()
-        )
+        return balanced(self.outcomes)
+
+
+def balanced(outcomes: pl.DataFrame) -> bool:
+    """Every landed row is current, superseded, quarantined or a redelivery, on every date."""
+    accounted = (
+        outcomes["current"]
+        + outcomes["superseded"]
+        + outcomes["quarantined"]
+        + outcomes["redelivered"]
+    )
+    return bool((outcomes["landed"] == accounted).all())
 
 
 def refine(entity: Entity, bronze: pl.DataFrame) -> SilverResult:

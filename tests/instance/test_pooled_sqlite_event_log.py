@@ -17,10 +17,14 @@ def daily(context: dg.AssetExecutionContext) -> None:
     context.log.info(f"{len(context.partition_keys)} days")
 
 
-@pytest.fixture
-def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(params=["one by one", "batched"])
+def dagster_home(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     shutil.copy(CONFIG, tmp_path / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    if request.param == "batched":
+        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
     return tmp_path
 
 
@@ -40,6 +44,11 @@ def test_range_run_is_recorded_for_every_partition(dagster_home: Path) -> None:
     with dg.DagsterInstance.get() as reader:
         keys = reader.get_materialized_partitions(dg.AssetKey("daily"))
         assert keys == set(DAYS.get_partition_keys())
+        latest = reader.get_latest_materialization_event(dg.AssetKey("daily"))
+        assert latest is not None
+        assert latest.run_id == result.run_id
+        records = reader.fetch_materializations(dg.AssetKey("daily"), limit=1000).records
+        assert len(records) == len(DAYS.get_partition_keys())
         assert reader.get_run_by_id(result.run_id).is_success  # type: ignore[union-attr]
         assert (dagster_home / "history" / "runs" / "index.db").exists()
 

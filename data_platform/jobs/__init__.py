@@ -1,0 +1,1 @@
+"""Operational jobs and their schedules (maintenance rather than datasets)."""

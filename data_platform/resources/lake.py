@@ -1,0 +1,28 @@
+"""The Delta lake as a whole: where its tables are, for work that is not an asset's (upkeep)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+from deltalake import DeltaTable
+from deltalake.exceptions import TableNotFoundError
+from pydantic import Field
+
+
+class Lake(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The root the lake IO manager writes under, and its storage options."""
+
+    root_uri: str = Field(description="Root of the Delta lake (a path or s3:// URL).")
+    storage_options: dict[str, str] = Field(default_factory=dict)
+
+    def table_uri(self, key: dg.AssetKey) -> str:
+        return "/".join([self.root_uri.rstrip("/"), *key.path])
+
+    def tables(self, keys: list[dg.AssetKey]) -> Iterator[tuple[dg.AssetKey, DeltaTable]]:
+        """The Delta tables of `keys` that exist (a never-materialized asset has none)."""
+        for key in keys:
+            try:
+                yield key, DeltaTable(self.table_uri(key), storage_options=self.storage_options)
+            except TableNotFoundError:
+                continue
