@@ -22,6 +22,9 @@ def build_definitions() -> dg.Definitions:
     ]
     return dg.Definitions(
         assets=assets,
+        # Each step is one heavy, already multi-threaded operation (polars, delta-rs, DuckDB); a
+        # process per step would only add seconds of start-up and multiply peak memory.
+        executor=dg.in_process_executor,
         jobs=[lake_maintenance_job],
         schedules=[lake_maintenance_schedule],
         resources=settings.resources(),
