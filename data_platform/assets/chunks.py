@@ -29,12 +29,18 @@ def months(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
     return windows
 
 
+def run_window(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date] | None:
+    """The run's partition window as dates; None for an unpartitioned asset."""
+    if not context.has_partition_key and not context.has_partition_key_range:
+        return None
+    window = context.partition_time_window
+    return window.start.date(), window.end.date()
+
+
 def windows(context: dg.AssetExecutionContext) -> list[tuple[dt.date, dt.date]]:
     """The months of a run's partition window; everything at once for an unpartitioned asset."""
-    if not context.has_partition_key and not context.has_partition_key_range:
-        return [(dt.date.min, dt.date.max)]
-    window = context.partition_time_window
-    return months(window.start.date(), window.end.date())
+    span = run_window(context)
+    return [(dt.date.min, dt.date.max)] if span is None else months(*span)
 
 
 class Spill:

@@ -5,15 +5,18 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from data_platform.assets.chunks import Spill, scratch, windows
+from data_platform.assets.chunks import Spill, run_window, scratch, windows
 from data_platform.assets.metadata import (
     add_counts_per_partition,
     covers_one_slice,
     records_table,
     table_metadata,
 )
+from data_platform.checks import silver as silver_checks
+from data_platform.checks.contract_schema import failures as contract_failures
 from data_platform.contracts import Entity
 from data_platform.contracts import lineage as lin
+from data_platform.resources.lake import Lake
 from data_platform.transforms.silver import balanced as result_balanced
 from data_platform.transforms.silver import refine
 
@@ -55,13 +58,14 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
                 lin.quarantine_schema(entity),
             ),
         },
+        check_specs=silver_checks.specs(entity, dg.AssetKey(silver_key)),
         partitions_def=partitions if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
     )
     def _silver(
-        context: dg.AssetExecutionContext, bronze: pl.LazyFrame
-    ) -> Iterator[dg.Output[pl.LazyFrame]]:
-        outcomes, reasons, examples = [], [], []
+        context: dg.AssetExecutionContext, bronze: pl.LazyFrame, lake: Lake
+    ) -> Iterator[dg.Output[pl.LazyFrame] | dg.AssetCheckResult]:
+        outcomes, per_file, reasons, examples, failed = [], [], [], [], []
         with scratch() as directory:
             silver = Spill(directory, "silver", lin.silver_schema(entity))
             quarantine = Spill(directory, "quarantine", lin.quarantine_schema(entity))
@@ -71,6 +75,8 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
                 silver.add(result.silver)
                 quarantine.add(result.quarantine)
                 outcomes.append(result.outcomes)
+                per_file.append(result.per_file)
+                failed.append(contract_failures(entity, result.silver))
                 reasons.append(result.quarantine.group_by(lin.REASON).len("rows"))
                 examples.append(result.quarantine.head(METADATA_ROWS))
             totals = pl.concat(outcomes).rename(
@@ -93,5 +99,13 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
             context.log.info(f"where the landed rows went: {_sums(totals)}")
             yield dg.Output(silver.scan(), output_name="silver", metadata={"balanced": balanced})
             yield dg.Output(quarantine.scan(), output_name="quarantine", metadata=detail)
+        key = dg.AssetKey(silver_key)
+        files = pl.concat(per_file)
+        yield silver_checks.contract(key, pl.concat(failed))
+        span = run_window(context)
+        yield silver_checks.primary_key_unique(entity, key, lake.scan(key), span)
+        yield silver_checks.reconciliation(key, files)
+        landed_rows, rejected_rows = int(files["landed"].sum()), int(files["quarantined"].sum())
+        yield silver_checks.quarantine_rate(entity, key, landed_rows, rejected_rows)
 
     return _silver

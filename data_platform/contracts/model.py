@@ -52,6 +52,19 @@ class Column:
     description: str
 
 
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """A business rule on typed rows; a row where `holds` is false is quarantined as `name`.
+
+    `holds` may use the entity's columns and the lineage column `_business_date` (for orders and
+    lineitem: the order date).
+    """
+
+    name: str
+    description: str
+    holds: pl.Expr
+
+
 @dataclass(frozen=True)
 class Entity:
     """A landed source table: its columns in TPC-H order, its primary key and its partitioning.
@@ -65,6 +78,10 @@ class Entity:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
     partitioned: bool = False
+    rules: tuple[Rule, ...] = ()
+    # Share of landed rows in quarantine above which the quarantine-rate check warns, then fails.
+    quarantine_warn_rate: float = 0.001
+    quarantine_error_rate: float = 0.01
 
     def __post_init__(self) -> None:
         missing = set(self.primary_key) - set(self.column_names)

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
-from data_platform.contracts.model import Column, ColumnKind, Entity
+from decimal import Decimal
+
+import polars as pl
+
+from data_platform.contracts.model import Column, ColumnKind, Entity, Rule
 
 ID = ColumnKind.IDENTIFIER
 INT = ColumnKind.INTEGER
 DEC = ColumnKind.DECIMAL
 DATE = ColumnKind.DATE
 TEXT = ColumnKind.TEXT
+
+
+ORDER_DATE = pl.col("_business_date")  # the landing folder of orders and lineitem
+
+
+def _days(column: str, low: int, high: int, since: pl.Expr = ORDER_DATE) -> pl.Expr:
+    """`column` falls `low` to `high` days after `since`, as TPC-H generates it (clause 4.2.3)."""
+    offset = (pl.col(column) - since).dt.total_days()
+    return offset.is_between(low, high)
+
+
+def _within(column: str, low: object, high: object) -> pl.Expr:
+    return pl.col(column).is_between(pl.lit(low), pl.lit(high))
+
+
+def _one_of(column: str, *values: str) -> pl.Expr:
+    return pl.col(column).is_in(values)
 
 
 def _columns(*specs: tuple[str, ColumnKind, str]) -> tuple[Column, ...]:
@@ -53,6 +74,10 @@ PART = Entity(
         ("p_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("p_partkey",),
+    rules=(
+        Rule("p_size_in_range", "p_size is 1 to 50", _within("p_size", 1, 50)),
+        Rule("p_retailprice_positive", "p_retailprice is above 0", pl.col("p_retailprice") > 0),
+    ),
 )
 
 SUPPLIER = Entity(
@@ -68,6 +93,13 @@ SUPPLIER = Entity(
         ("s_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("s_suppkey",),
+    rules=(
+        Rule(
+            "s_acctbal_in_range",
+            "s_acctbal is -999.99 to 9999.99",
+            _within("s_acctbal", Decimal("-999.99"), Decimal("9999.99")),
+        ),
+    ),
 )
 
 PARTSUPP = Entity(
@@ -81,6 +113,14 @@ PARTSUPP = Entity(
         ("ps_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("ps_partkey", "ps_suppkey"),
+    rules=(
+        Rule("ps_availqty_in_range", "ps_availqty is 1 to 9999", _within("ps_availqty", 1, 9999)),
+        Rule(
+            "ps_supplycost_in_range",
+            "ps_supplycost is 1.00 to 1000.00",
+            _within("ps_supplycost", Decimal("1.00"), Decimal("1000.00")),
+        ),
+    ),
 )
 
 CUSTOMER = Entity(
@@ -97,6 +137,20 @@ CUSTOMER = Entity(
         ("c_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("c_custkey",),
+    rules=(
+        Rule(
+            "c_acctbal_in_range",
+            "c_acctbal is -999.99 to 9999.99",
+            _within("c_acctbal", Decimal("-999.99"), Decimal("9999.99")),
+        ),
+        Rule(
+            "c_mktsegment_known",
+            "c_mktsegment is a TPC-H market segment",
+            _one_of(
+                "c_mktsegment", "AUTOMOBILE", "BUILDING", "FURNITURE", "HOUSEHOLD", "MACHINERY"
+            ),
+        ),
+    ),
 )
 
 ORDERS = Entity(
@@ -115,6 +169,26 @@ ORDERS = Entity(
     ),
     primary_key=("o_orderkey",),
     partitioned=True,
+    rules=(
+        Rule(
+            "o_orderdate_is_landing_date",
+            "an order lands in the folder of its order date",
+            pl.col("o_orderdate") == ORDER_DATE,
+        ),
+        Rule(
+            "o_orderstatus_known",
+            "o_orderstatus is F, O or P",
+            _one_of("o_orderstatus", "F", "O", "P"),
+        ),
+        Rule("o_totalprice_positive", "o_totalprice is above 0", pl.col("o_totalprice") > 0),
+        Rule(
+            "o_orderpriority_known",
+            "o_orderpriority is a TPC-H priority",
+            _one_of(
+                "o_orderpriority", "1-URGENT", "2-HIGH", "3-MEDIUM", "4-NOT SPECIFIED", "5-LOW"
+            ),
+        ),
+    ),
 )
 
 LINEITEM = Entity(
@@ -140,6 +214,40 @@ LINEITEM = Entity(
     ),
     primary_key=("l_orderkey", "l_linenumber"),
     partitioned=True,
+    rules=(
+        Rule("l_quantity_positive", "l_quantity is above 0", pl.col("l_quantity") > 0),
+        Rule(
+            "l_discount_in_range",
+            "l_discount is 0.00 to 0.10",
+            _within("l_discount", Decimal("0.00"), Decimal("0.10")),
+        ),
+        Rule(
+            "l_tax_in_range",
+            "l_tax is 0.00 to 0.08",
+            _within("l_tax", Decimal("0.00"), Decimal("0.08")),
+        ),
+        Rule(
+            "l_returnflag_known",
+            "l_returnflag is R, A or N",
+            _one_of("l_returnflag", "R", "A", "N"),
+        ),
+        Rule("l_linestatus_known", "l_linestatus is O or F", _one_of("l_linestatus", "O", "F")),
+        Rule(
+            "l_shipdate_after_orderdate",
+            "a line ships 1 to 121 days after its order date",
+            _days("l_shipdate", 1, 121),
+        ),
+        Rule(
+            "l_commitdate_in_range",
+            "a line is committed 30 to 90 days after its order date",
+            _days("l_commitdate", 30, 90),
+        ),
+        Rule(
+            "l_receiptdate_in_range",
+            "a line is received 1 to 30 days after it ships",
+            _days("l_receiptdate", 1, 30, since=pl.col("l_shipdate")),
+        ),
+    ),
 )
 
 ENTITIES: tuple[Entity, ...] = (

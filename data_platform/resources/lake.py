@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import dagster as dg
+import polars as pl
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 from pydantic import Field
@@ -18,6 +19,9 @@ class Lake(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def table_uri(self, key: dg.AssetKey) -> str:
         return "/".join([self.root_uri.rstrip("/"), *key.path])
+
+    def scan(self, key: dg.AssetKey) -> pl.LazyFrame:
+        return pl.scan_delta(self.table_uri(key), storage_options=self.storage_options or None)
 
     def tables(self, keys: list[dg.AssetKey]) -> Iterator[tuple[dg.AssetKey, DeltaTable]]:
         """The Delta tables of `keys` that exist (a never-materialized asset has none)."""

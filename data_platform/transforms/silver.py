@@ -29,11 +29,21 @@ BAD_DATE = "bad_date"
 
 @dataclass(frozen=True)
 class SilverResult:
-    """Silver and quarantine rows, and where every landed row went, per business date."""
+    """Silver and quarantine rows, and where every landed row went, per file and business date."""
 
     silver: pl.DataFrame
     quarantine: pl.DataFrame
-    outcomes: pl.DataFrame
+    per_file: pl.DataFrame
+
+    @property
+    def outcomes(self) -> pl.DataFrame:
+        """The outcome counts per business date."""
+        counts = [c for c in self.per_file.columns if c not in (lin.BUSINESS_DATE, lin.SOURCE_FILE)]
+        return (
+            self.per_file.group_by(lin.BUSINESS_DATE)
+            .agg(pl.col(counts).sum())
+            .sort(lin.BUSINESS_DATE)
+        )
 
     def total(self, outcome: str) -> int:
         return int(self.outcomes[outcome].sum())
@@ -67,18 +77,19 @@ def refine(entity: Entity, bronze: pl.DataFrame) -> SilverResult:
         "redelivered": redelivered,
         "deleted": deleted,
     }
-    outcomes = _count_by_date(counts).with_columns(
+    per_file = _count_by_file(counts).with_columns(
         superseded=pl.col("superseded") - pl.col("current")
     )
-    return SilverResult(silver=silver, quarantine=quarantine, outcomes=outcomes)
+    return SilverResult(silver=silver, quarantine=quarantine, per_file=per_file)
 
 
-def _count_by_date(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    dates = pl.concat([frame.select(lin.BUSINESS_DATE) for frame in frames.values()]).unique()
+def _count_by_file(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    where = [lin.BUSINESS_DATE, lin.SOURCE_FILE]
+    files = pl.concat([frame.select(where) for frame in frames.values()]).unique()
     for name, frame in frames.items():
-        counts = frame.group_by(lin.BUSINESS_DATE).agg(pl.len().cast(pl.Int64).alias(name))
-        dates = dates.join(counts, on=lin.BUSINESS_DATE, how="left")
-    return dates.fill_null(0).sort(lin.BUSINESS_DATE)
+        counts = frame.group_by(where).agg(pl.len().cast(pl.Int64).alias(name))
+        files = files.join(counts, on=where, how="left")
+    return files.fill_null(0).sort(where)
 
 
 def _scope(entity: Entity) -> list[str]:
@@ -173,12 +184,44 @@ def _errors(entity: Entity) -> list[tuple[pl.Expr, pl.Expr]]:
     return checks
 
 
+def _broken_rules(entity: Entity, bronze: pl.DataFrame, typable: pl.Series) -> pl.DataFrame:
+    """The first business rule each typable, non-delete row breaks (reason, detail), else nulls."""
+    if not entity.rules:
+        return pl.DataFrame(
+            {lin.REASON: [None] * bronze.height, lin.DETAIL: [None] * bronze.height},
+            schema={lin.REASON: pl.String, lin.DETAIL: pl.String},
+        )
+    typed = bronze.select(
+        *[_typed(column.kind, column.name).alias(column.name) for column in entity.columns],
+        lin.BUSINESS_DATE,
+        (_op() != "D").alias("_judge"),
+    ).with_columns(_judge=pl.col("_judge") & typable)
+    broken = [(~rule.holds).fill_null(False) & pl.col("_judge") for rule in entity.rules]
+    return typed.select(
+        pl.coalesce(
+            [pl.when(b).then(pl.lit(r.name)) for b, r in zip(broken, entity.rules, strict=True)]
+        ).alias(lin.REASON),
+        pl.coalesce(
+            [
+                pl.when(b).then(pl.lit(r.description))
+                for b, r in zip(broken, entity.rules, strict=True)
+            ]
+        ).alias(lin.DETAIL),
+    )
+
+
 def type_rows(entity: Entity, bronze: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Type every column per the contract; rows that cannot be typed go to quarantine."""
+    """Type every column per the contract; rows that cannot be typed, or that break a business
+    rule of the contract, go to quarantine with the reason."""
     checks = _errors(entity)
     reason = pl.coalesce([error for error, _ in checks])
     detail = pl.coalesce([pl.when(error.is_not_null()).then(text) for error, text in checks])
     judged = bronze.with_columns(reason.alias(lin.REASON), detail.alias(lin.DETAIL))
+    rules = _broken_rules(entity, judged, judged[lin.REASON].is_null())
+    judged = judged.with_columns(
+        pl.coalesce(pl.col(lin.REASON), rules[lin.REASON]).alias(lin.REASON),
+        pl.coalesce(pl.col(lin.DETAIL), rules[lin.DETAIL]).alias(lin.DETAIL),
+    )
     quarantine = judged.filter(pl.col(lin.REASON).is_not_null()).select(
         *[pl.col(name).cast(dtype) for name, dtype in lin.quarantine_schema(entity).items()]
     )

@@ -1,11 +1,14 @@
 """Gold marts built by dbt from silver, through the platform's assets."""
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 import yaml
+from deltalake import write_deltalake
 
 from data_platform.contracts import entity_named
 from data_platform.definitions import build_definitions
@@ -32,7 +35,14 @@ def delete(entity: str, changed_at: str = "2024-05-01T00:00:00Z", **key: object)
 
 
 def line(order: int, number: int, price: str, discount: str, day: str) -> str:
-    return f"{order}|1|1|{number}|1.00|{price}|{discount}|0.02|N|O|{day}|{day}|{day}|NONE|AIR|c|\n"
+    """A valid TPC-H line: shipped 5 days after the order, committed at 40, received 3 later."""
+    ordered = dt.date.fromisoformat(day)
+    ship, commit = ordered + dt.timedelta(days=5), ordered + dt.timedelta(days=40)
+    receipt = ship + dt.timedelta(days=3)
+    return (
+        f"{order}|1|1|{number}|1.00|{price}|{discount}|0.02|N|O|{ship}|{commit}|{receipt}"
+        "|NONE|AIR|c|\n"
+    )
 
 
 def land_two_days(landing: Landing) -> None:
@@ -126,17 +136,31 @@ def test_a_day_of_gold_is_exact_and_a_correction_replaces_only_that_day(
 
 
 def test_failing_dbt_test_fails_its_check_and_stops_what_depends_on_it(
-    platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    lake_dir: Path,
 ) -> None:
     landing.drop("nation/1995-01-01/nation.tbl", NATIONS)
     landing.drop("customer/1995-01-01/customer.tbl", CUSTOMERS)
     landing.drop("orders/1995-01-01/o.tbl", "10|1|O|100.00|1995-01-01|1-URGENT|C|0|c|\n")
-    # a discount above 100% makes the day's revenue negative: `revenue >= 0` fails
-    landing.drop("lineitem/1995-01-01/l.tbl", line(10, 1, "100.00", "1.50", "1995-01-01"))
+    landing.drop("lineitem/1995-01-01/l.tbl", line(10, 1, "100.00", "0.05", "1995-01-01"))
     for entity in ("nation", "customer"):
         materialize_layers(platform_assets, resources, entity)
     for entity in ("orders", "lineitem"):
         materialize_layers(platform_assets, resources, entity, "1995-01-01")
+    # Bad data past silver's gate (as a faulty writer would leave it): a 300% discount
+    # makes the day's revenue negative, and gold's `revenue >= 0` test must catch it.
+    silver = pl.read_delta(str(lake_dir / "silver" / "lineitem"))
+    bad = silver.with_columns(
+        l_linenumber=pl.lit(2, pl.Int64), l_discount=pl.lit(Decimal("3.00"), pl.Decimal(15, 2))
+    )
+    write_deltalake(
+        str(lake_dir / "silver" / "lineitem"),
+        bad.with_columns(_lake_month=pl.lit("1995-01")).to_arrow(),
+        mode="append",
+        partition_by=["_lake_month"],
+    )
 
     @dg.asset(
         deps=[dg.AssetKey(["gold", "daily_revenue_by_nation"])],

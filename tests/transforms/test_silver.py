@@ -14,11 +14,11 @@ from data_platform.transforms.silver import SilverResult, refine
 
 ORDERS = entity_named("orders")
 DAY = dt.date(1995, 1, 1)
-ORDER = "{key}|7|O|{price}|1995-01-01|1-URGENT|Clerk#1|0|comment|"
+ORDER = "{key}|7|O|{price}|{day}|1-URGENT|Clerk#1|0|comment|"
 
 
-def order(key: object = 1, price: object = "100.00", **change: str) -> str:
-    line = ORDER.format(key=key, price=price)
+def order(key: object = 1, price: object = "100.00", day: dt.date = DAY, **change: str) -> str:
+    line = ORDER.format(key=key, price=price, day=day.isoformat())
     if change:
         line += f"{change.get('op', '')}|{change.get('at', '')}|"
     return line
@@ -164,7 +164,10 @@ def test_outcomes_are_counted_per_business_date() -> None:
     days = pl.concat(
         [
             bronze(("a.tbl", [order(1), order(2, "x")]), day=DAY),
-            bronze(("b.tbl", [order(3)]), day=DAY + dt.timedelta(days=1)),
+            bronze(
+                ("b.tbl", [order(3, day=DAY + dt.timedelta(days=1))]),
+                day=DAY + dt.timedelta(days=1),
+            ),
         ]
     )
     result = refine(ORDERS, days)
@@ -172,3 +175,77 @@ def test_outcomes_are_counted_per_business_date() -> None:
         (DAY, 2, 1, 1),
         (DAY + dt.timedelta(days=1), 1, 1, 0),
     ]
+
+
+LINEITEM = entity_named("lineitem")
+GOOD_LINE = {
+    "l_quantity": "17.00",
+    "l_discount": "0.04",
+    "l_tax": "0.02",
+    "l_returnflag": "N",
+    "l_linestatus": "O",
+    "l_shipdate": "1995-01-10",
+    "l_commitdate": "1995-02-15",
+    "l_receiptdate": "1995-01-20",
+}
+
+
+def lineitem_bronze(**changes: str) -> pl.DataFrame:
+    values = {**GOOD_LINE, **changes}
+    line = (
+        f"1|2|3|1|{values['l_quantity']}|100.00|{values['l_discount']}|{values['l_tax']}"
+        f"|{values['l_returnflag']}|{values['l_linestatus']}|{values['l_shipdate']}"
+        f"|{values['l_commitdate']}|{values['l_receiptdate']}|NONE|AIR|c|"
+        + ("D|2024-01-01T00:00:00Z|" if changes.get("op") == "D" else "")
+    )
+    landed = LandedFile(
+        "lineitem/1995-01-01/l.tbl",
+        "lineitem",
+        DAY,
+        "tbl",
+        False,
+        0,
+        dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+    )
+    ingested = pl.lit(dt.datetime(2024, 2, 1, tzinfo=dt.UTC), lin.UTC_TIMESTAMP)
+    frame = read_landed_file(LINEITEM, landed, (line + "\n").encode())
+    return frame.with_columns(ingested.alias(lin.INGESTED_AT))
+
+
+def test_a_valid_line_breaks_no_rule() -> None:
+    result = refine(LINEITEM, lineitem_bronze())
+    assert (result.silver.height, result.quarantine.height) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [
+        ({"l_quantity": "0.00"}, "l_quantity_positive"),
+        ({"l_discount": "0.11"}, "l_discount_in_range"),
+        ({"l_discount": "-0.01"}, "l_discount_in_range"),
+        ({"l_tax": "0.09"}, "l_tax_in_range"),
+        ({"l_returnflag": "X"}, "l_returnflag_known"),
+        ({"l_linestatus": "P"}, "l_linestatus_known"),
+        ({"l_shipdate": "1995-01-01", "l_receiptdate": "1995-01-05"}, "l_shipdate_after_orderdate"),
+        ({"l_shipdate": "1995-06-01", "l_receiptdate": "1995-06-05"}, "l_shipdate_after_orderdate"),
+        ({"l_commitdate": "1995-01-20"}, "l_commitdate_in_range"),
+        ({"l_receiptdate": "1995-01-10"}, "l_receiptdate_in_range"),
+    ],
+)
+def test_a_broken_business_rule_quarantines_the_row_under_its_name(
+    changes: dict[str, str], rule: str
+) -> None:
+    result = refine(LINEITEM, lineitem_bronze(**changes))
+    assert result.silver.height == 0
+    assert result.quarantine.select(lin.REASON, lin.SOURCE_LINE).rows() == [(rule, 1)]
+    assert result.balanced
+
+
+def test_an_order_in_another_dates_folder_is_quarantined() -> None:
+    result = refine(ORDERS, bronze(("a.tbl", [order(1, day=DAY + dt.timedelta(days=1))])))
+    assert result.quarantine[lin.REASON].to_list() == ["o_orderdate_is_landing_date"]
+
+
+def test_a_delete_is_not_judged_by_business_rules() -> None:
+    result = refine(LINEITEM, lineitem_bronze(op="D", l_discount="", l_quantity=""))
+    assert (result.quarantine.height, result.total("deleted")) == (0, 1)

@@ -1,0 +1,1 @@
+"""Asset checks: what each layer promises, verified on every materialization."""
