@@ -1,0 +1,148 @@
+"""Checks across silver tables and across days: referential integrity and volume anomalies (warn).
+
+A lineitem whose order has not landed yet stays in silver (orders may land later); these checks
+say how many such rows there are, so an operator can tell a late order from a broken source.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import dagster as dg
+import polars as pl
+
+from data_platform.assets.metadata import records_table
+from data_platform.contracts import lineage as lin
+from data_platform.resources.lake import Lake
+
+EXAMPLES = 10
+TRAILING_DAYS = 28
+# A day is anomalous when its row count is below a quarter, or above four times, the median of
+# the trailing days that landed anything (with at least a week of them to compare with).
+LOW, HIGH, MIN_HISTORY = 0.25, 4.0, 7
+
+
+@dataclass(frozen=True)
+class Reference:
+    child: str
+    columns: tuple[str, ...]
+    parent: str
+    parent_columns: tuple[str, ...]
+
+
+REFERENCES = (
+    Reference("lineitem", ("l_orderkey",), "orders", ("o_orderkey",)),
+    Reference("orders", ("o_custkey",), "customer", ("c_custkey",)),
+)
+
+
+def _window(context: dg.AssetCheckExecutionContext) -> tuple[dt.date, dt.date]:
+    window = context.op_execution_context.partition_time_window
+    return window.start.date(), window.end.date()
+
+
+def _in(window: tuple[dt.date, dt.date]) -> pl.Expr:
+    return pl.col(lin.BUSINESS_DATE).is_between(window[0], window[1], closed="left")
+
+
+def referential_integrity_check(
+    reference: Reference, partitions: dg.PartitionsDefinition
+) -> dg.AssetChecksDefinition:
+    child_key = dg.AssetKey(["silver", reference.child])
+    parent_key = dg.AssetKey(["silver", reference.parent])
+
+    @dg.asset_check(
+        asset=child_key,
+        name=f"{reference.parent}_exists",
+        description=f"Every {reference.child} of the partition refers to a known "
+        f"{reference.parent} ({', '.join(reference.columns)}); warns otherwise.",
+        additional_deps=[parent_key],
+        partitions_def=partitions,
+    )
+    def _check(context: dg.AssetCheckExecutionContext, lake: Lake) -> dg.AssetCheckResult:
+        children = lake.scan(child_key).filter(_in(_window(context)))
+        parents = lake.scan(parent_key).select(
+            [
+                pl.col(p).alias(c)
+                for p, c in zip(reference.parent_columns, reference.columns, strict=True)
+            ]
+        )
+        orphans = children.join(parents, on=list(reference.columns), how="anti")
+        found = orphans.select(*reference.columns, lin.BUSINESS_DATE, lin.SOURCE_FILE).collect()
+        return dg.AssetCheckResult(
+            passed=found.height == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "orphans": dg.MetadataValue.int(found.height),
+                "examples": records_table(found.head(EXAMPLES)),
+            },
+        )
+
+    return _check
+
+
+def volume_anomaly_check(
+    entity: str, partitions: dg.PartitionsDefinition
+) -> dg.AssetChecksDefinition:
+    key = dg.AssetKey(["silver", entity])
+
+    @dg.asset_check(
+        asset=key,
+        name="volume_anomaly",
+        description=f"Each day's row count against the median of the trailing {TRAILING_DAYS} "
+        "days that landed rows; warns far outside it.",
+        partitions_def=partitions,
+    )
+    def _check(context: dg.AssetCheckExecutionContext, lake: Lake) -> dg.AssetCheckResult:
+        low, high = _window(context)
+        since = low - dt.timedelta(days=TRAILING_DAYS)
+        daily = (
+            lake.scan(key)
+            .filter(pl.col(lin.BUSINESS_DATE).is_between(since, high, closed="left"))
+            .group_by(lin.BUSINESS_DATE)
+            .agg(rows=pl.len())
+            .collect()
+        )
+        anomalies = anomalous_days(daily, low, high)
+        return dg.AssetCheckResult(
+            passed=anomalies.height == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "anomalous_days": dg.MetadataValue.int(anomalies.height),
+                "examples": records_table(anomalies.head(EXAMPLES)),
+            },
+        )
+
+    return _check
+
+
+def anomalous_days(daily: pl.DataFrame, low: dt.date, high: dt.date) -> pl.DataFrame:
+    """Days in [low, high) whose row count is far from the median of the trailing days."""
+    days = pl.DataFrame({lin.BUSINESS_DATE: pl.date_range(low, high, closed="left", eager=True)})
+    counts = days.join(daily, on=lin.BUSINESS_DATE, how="left").with_columns(
+        pl.col("rows").fill_null(0).cast(pl.Int64)
+    )
+    history = daily.sort(lin.BUSINESS_DATE)
+    found = []
+    for day, rows in counts.iter_rows():
+        trailing = history.filter(
+            pl.col(lin.BUSINESS_DATE).is_between(
+                day - dt.timedelta(days=TRAILING_DAYS), day, closed="left"
+            )
+        )["rows"]
+        if trailing.len() < MIN_HISTORY:
+            continue
+        median = trailing.quantile(0.5, interpolation="midpoint") or 0.0
+        if rows < LOW * median or rows > HIGH * median:
+            found.append({lin.BUSINESS_DATE: day, "rows": rows, "trailing_median": median})
+    return pl.DataFrame(
+        found, schema={lin.BUSINESS_DATE: pl.Date, "rows": pl.Int64, "trailing_median": pl.Float64}
+    )
+
+
+def relation_checks(
+    partitions: dg.PartitionsDefinition, daily_entities: list[str]
+) -> list[dg.AssetChecksDefinition]:
+    return [
+        *(referential_integrity_check(reference, partitions) for reference in REFERENCES),
+        *(volume_anomaly_check(entity, partitions) for entity in daily_entities),
+    ]

@@ -1,0 +1,69 @@
+"""Referential integrity and volume anomalies: warnings an operator can act on."""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from data_platform.checks.silver_relations import anomalous_days
+from data_platform.contracts import lineage as lin
+from data_platform.definitions import build_definitions
+from tests.conftest import Landing
+
+LINE = "{order}|1|1|1|1.00|10.00|0.01|0.02|N|O|1995-01-05|1995-02-10|1995-01-08|NONE|AIR|c|\n"
+ORDER = "{key}|{customer}|O|10.00|1995-01-01|1-URGENT|C|0|c|\n"
+
+
+def test_lineitem_of_an_unknown_order_warns_and_stays_in_silver(
+    platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
+) -> None:
+    landing.drop("customer/1995-01-01/c.tbl", "7|Customer#7|a|1|p|1.00|BUILDING|c|\n")
+    landing.drop("orders/1995-01-01/o.tbl", ORDER.format(key=1, customer=7))
+    landing.drop(
+        "lineitem/1995-01-01/l.tbl",
+        LINE.format(order=1) + LINE.format(order=99).replace("|1|1|1|", "|1|1|2|"),
+    )
+    definitions = build_definitions()
+    layers = [
+        a
+        for a in platform_assets
+        if any(
+            k.path[0] in ("bronze", "silver") and k.path[-1] in ("customer", "orders", "lineitem")
+            for k in a.keys
+        )
+    ]
+    unpartitioned = [a for a in layers if a.partitions_def is None]
+    assert dg.materialize(unpartitioned, resources=resources).success
+    daily = [a for a in layers if a.partitions_def is not None]
+    checks = list(definitions.asset_checks or [])
+    result = dg.materialize(
+        [*daily, *unpartitioned, *checks],
+        resources=resources,
+        partition_key="1995-01-01",
+        selection=dg.AssetSelection.assets(*[k for a in daily for k in a.keys]),
+    )
+    evaluations = {
+        (e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()
+    }
+    orphans = evaluations[("lineitem", "orders_exists")]
+    assert (orphans.passed, orphans.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert orphans.metadata["orphans"].value == 1
+    assert evaluations[("orders", "customer_exists")].passed
+
+
+def test_a_collapsed_day_is_an_anomaly_and_normal_variation_is_not() -> None:
+    first = dt.date(1995, 1, 1)
+    history = [(first + dt.timedelta(days=d), 100 + d % 7) for d in range(28)]
+    history += [(first + dt.timedelta(days=28), 10), (first + dt.timedelta(days=29), 90)]
+    daily = pl.DataFrame(
+        history, schema={lin.BUSINESS_DATE: pl.Date, "rows": pl.Int64}, orient="row"
+    )
+    found = anomalous_days(daily, first + dt.timedelta(days=28), first + dt.timedelta(days=30))
+    assert found.select(lin.BUSINESS_DATE, "rows").rows() == [(first + dt.timedelta(days=28), 10)]
+
+
+def test_too_little_history_is_not_judged() -> None:
+    daily = pl.DataFrame(
+        {lin.BUSINESS_DATE: [dt.date(1995, 1, 1), dt.date(1995, 1, 2)], "rows": [100, 1]}
+    )
+    assert anomalous_days(daily, dt.date(1995, 1, 2), dt.date(1995, 1, 3)).height == 0
