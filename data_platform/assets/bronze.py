@@ -14,6 +14,7 @@ from data_platform.assets.metadata import (
     records_table,
     table_metadata,
 )
+from data_platform.checks import bronze as bronze_checks
 from data_platform.contracts import ENTITIES, Entity
 from data_platform.contracts import lineage as lin
 from data_platform.landing.formats import Decoded, decode, read_landed_files
@@ -39,10 +40,11 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
         partitions_def=partitions if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         metadata=table_metadata(entity, lin.bronze_schema(entity)),
+        check_specs=bronze_checks.specs(dg.AssetKey(key)),
     )
     def _bronze(
         context: dg.AssetExecutionContext, landing_zone: LandingZone
-    ) -> Iterator[dg.Output[pl.LazyFrame]]:
+    ) -> Iterator[dg.Output[pl.LazyFrame] | dg.AssetCheckResult]:
         scan = landing_zone.scan([e.name for e in ENTITIES], under=entity.name)
         for misfit in scan.misfits:
             context.log.warning(f"passed over {misfit.path}: {misfit.reason}")
@@ -53,7 +55,7 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
             for low, high in windows(context):
                 files = [f for f in scan.files if low <= f.business_date < high]
                 frame = read_files(entity, landing_zone, files).with_columns(ingested_at)
-                counts.append(_per_file(frame))
+                counts.append(bronze_checks.per_file_counts(frame, files))
                 spill.add(frame)
             per_file = pl.concat(counts).sort(
                 ["layout_errors", lin.SOURCE_FILE], descending=[True, False]
@@ -72,6 +74,8 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
                 metadata["passed_over"] = records_table(_misfits(scan.misfits[:METADATA_ROWS]))
             context.log.info(f"read {per_file['rows'].sum()} rows from {per_file.height} files")
             yield dg.Output(spill.scan(), metadata=metadata)
+        yield bronze_checks.known_layout(dg.AssetKey(key), per_file, len(scan.misfits))
+        yield bronze_checks.rows_per_file(dg.AssetKey(key), per_file)
 
     return _bronze
 
@@ -83,13 +87,6 @@ def read_files(entity: Entity, landing_zone: LandingZone, files: list[LandedFile
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
         decoded = list(pool.map(fetch, files))
     return read_landed_files(entity, decoded)
-
-
-def _per_file(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.group_by(lin.SOURCE_FILE, lin.BUSINESS_DATE).agg(
-        rows=pl.len().cast(pl.Int64),
-        layout_errors=pl.col(lin.LAYOUT_ERROR).is_not_null().sum().cast(pl.Int64),
-    )
 
 
 def _misfits(misfits: list[MisfitFile]) -> pl.DataFrame:

@@ -31,6 +31,8 @@ def test_clean_day_passes_every_check_with_its_figures(
     landing.drop("orders/1995-01-01/fix.tbl", orders(3, price="12.00"))
     evaluations = checks(materialize_layers(platform_assets, resources, "orders", "1995-01-01"))
     assert {name: e.passed for name, e in evaluations.items()} == {
+        "known_layout": True,
+        "rows_per_file": True,
         "contract": True,
         "primary_key_unique": True,
         "reconciliation": True,
@@ -134,3 +136,21 @@ def test_contract_schema_reports_each_broken_promise() -> None:
         "not_nullable",
         "multiple_fields_uniqueness",
     }
+
+
+def test_bronze_checks_point_at_broken_and_empty_files(
+    platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
+) -> None:
+    landing.drop("orders/1995-01-01/a.tbl", orders(1) + "2|7|O|\n")
+    landing.drop("orders/1995-01-01/empty.csv", "o_orderkey,o_custkey\n")
+    landing.drop("orders/1995-01-01/fine.tbl", orders(3))
+    evaluations = checks(materialize_layers(platform_assets, resources, "orders", "1995-01-01"))
+    layout, rows = evaluations["known_layout"], evaluations["rows_per_file"]
+    assert (layout.passed, layout.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert layout.metadata["files_with_layout_errors"].value == 1
+    assert layout.metadata["records_with_layout_errors"].value == 1
+    assert (rows.passed, rows.metadata["empty_files"].value, rows.metadata["files"].value) == (
+        False,
+        1,
+        3,
+    )

@@ -1,0 +1,87 @@
+"""Checks on every bronze table: did each landed file parse to a known layout, and yield rows?
+
+Both warn: broken records are already set aside in quarantine by silver, with their reason; these
+checks point an operator at the files to ask the source about.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from data_platform.assets.metadata import records_table
+from data_platform.contracts import lineage as lin
+from data_platform.landing.formats import UNREADABLE_FILE
+from data_platform.landing.layout import LandedFile
+
+EXAMPLES = 20
+
+
+def specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            "known_layout",
+            asset=key,
+            description="Every landed file was readable and every record fit its format's layout.",
+        ),
+        dg.AssetCheckSpec(
+            "rows_per_file",
+            asset=key,
+            description="Rows read from each landed file; warns on a "
+            "file that yielded none (empty, or a header only).",
+        ),
+    ]
+
+
+def known_layout(key: dg.AssetKey, per_file: pl.DataFrame, passed_over: int) -> dg.AssetCheckResult:
+    """`per_file` has per landed file: `rows`, `layout_errors`, `unreadable`."""
+    broken = per_file.filter((pl.col("layout_errors") > 0) | pl.col("unreadable"))
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name="known_layout",
+        passed=broken.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "files_read": dg.MetadataValue.int(per_file.height),
+            "files_with_layout_errors": dg.MetadataValue.int(broken.height),
+            "records_with_layout_errors": dg.MetadataValue.int(
+                int(per_file["layout_errors"].sum())
+            ),
+            "files_passed_over": dg.MetadataValue.int(passed_over),
+            "examples": records_table(broken.head(EXAMPLES)),
+        },
+    )
+
+
+def rows_per_file(key: dg.AssetKey, per_file: pl.DataFrame) -> dg.AssetCheckResult:
+    empty = per_file.filter(pl.col("rows") == 0)
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name="rows_per_file",
+        passed=empty.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "files": dg.MetadataValue.int(per_file.height),
+            "empty_files": dg.MetadataValue.int(empty.height),
+            "fewest_rows": records_table(per_file.sort("rows").head(EXAMPLES)),
+        },
+    )
+
+
+def per_file_counts(frame: pl.DataFrame, files: list[LandedFile]) -> pl.DataFrame:
+    """Rows, layout errors and unreadability per landed file, including files with no rows."""
+    counts = frame.group_by(lin.SOURCE_FILE).agg(
+        rows=(pl.col(lin.SOURCE_LINE) > 0).sum().cast(pl.Int64),
+        layout_errors=pl.col(lin.LAYOUT_ERROR).is_not_null().sum().cast(pl.Int64),
+        unreadable=(pl.col(lin.LAYOUT_ERROR) == UNREADABLE_FILE).any(),
+    )
+    every = pl.DataFrame(
+        {
+            lin.SOURCE_FILE: [f.path for f in files],
+            lin.BUSINESS_DATE: [f.business_date for f in files],
+        },
+        schema={lin.SOURCE_FILE: pl.String, lin.BUSINESS_DATE: pl.Date},
+    )
+    return every.join(counts, on=lin.SOURCE_FILE, how="left").with_columns(
+        pl.col("rows", "layout_errors").fill_null(0), pl.col("unreadable").fill_null(False)
+    )
