@@ -9,6 +9,7 @@ from data_platform.assets.bronze import bronze_asset
 from data_platform.assets.gold import gold_assets
 from data_platform.assets.partitions import daily_partitions
 from data_platform.assets.silver import silver_assets
+from data_platform.checks.gold import revenue_check
 from data_platform.checks.silver_relations import relation_checks
 from data_platform.contracts import ENTITIES
 from data_platform.jobs.lake_maintenance import lake_maintenance_job, lake_maintenance_schedule
@@ -24,7 +25,7 @@ def build_definitions() -> dg.Definitions:
     daily = [entity.name for entity in ENTITIES if entity.partitioned]
     return dg.Definitions(
         assets=assets,
-        asset_checks=relation_checks(partitions, daily),
+        asset_checks=[*relation_checks(partitions, daily), revenue_check(partitions)],
         # Each step is one heavy, already multi-threaded operation (polars, delta-rs, DuckDB); a
         # process per step would only add seconds of start-up and multiply peak memory.
         executor=dg.in_process_executor,

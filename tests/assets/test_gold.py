@@ -188,3 +188,42 @@ def test_failing_dbt_test_fails_its_check_and_stops_what_depends_on_it(
     assert failed[0].severity == dg.AssetCheckSeverity.ERROR
     assert "revenue_report" not in {e.step_key for e in result.get_step_success_events()}
     assert not result.success
+
+
+def test_gold_revenue_is_checked_against_silver(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    warehouse_path: Path,
+) -> None:
+    land_two_days(landing)
+    build_day(platform_assets, resources, "1995-01-01")
+    check = next(
+        c
+        for c in build_definitions().asset_checks or []
+        if "revenue_matches_silver" in str(c.check_keys)
+    )
+    daily = [a for a in platform_assets if a.partitions_def is not None]
+
+    def run_with(*keys: dg.AssetKey) -> dg.AssetCheckEvaluation:
+        result = dg.materialize(
+            [*daily, check],
+            resources=resources,
+            partition_key="1995-01-01",
+            selection=dg.AssetSelection.assets(*keys) | dg.AssetSelection.checks(check),
+        )
+        (evaluation,) = [
+            e
+            for e in result.get_asset_check_evaluations()
+            if e.check_name == "revenue_matches_silver"
+        ]
+        return evaluation
+
+    agreed = run_with(dg.AssetKey(["gold", "daily_revenue_by_nation"]))
+    assert (agreed.passed, agreed.metadata["gold_rows"].value) == (True, 2)
+    with duckdb.connect(str(warehouse_path)) as connection:
+        connection.execute(
+            "update gold.daily_revenue_by_nation set revenue = revenue + 0.01 where nation = 'INDIA'"
+        )
+    drifted = run_with(dg.AssetKey(["silver", "lineitem"]), dg.AssetKey(["quarantine", "lineitem"]))
+    assert (drifted.passed, drifted.metadata["mismatches"].value) == (False, 1)
