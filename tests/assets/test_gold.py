@@ -223,7 +223,8 @@ def test_gold_revenue_is_checked_against_silver(
     assert (agreed.passed, agreed.metadata["gold_rows"].value) == (True, 2)
     with duckdb.connect(str(warehouse_path)) as connection:
         connection.execute(
-            "update gold.daily_revenue_by_nation set revenue = revenue + 0.01 where nation = 'INDIA'"
+            "update gold.daily_revenue_by_nation set revenue = revenue + 0.01"
+            " where nation = 'INDIA'"
         )
     drifted = run_with(dg.AssetKey(["silver", "lineitem"]), dg.AssetKey(["quarantine", "lineitem"]))
     assert (drifted.passed, drifted.metadata["mismatches"].value) == (False, 1)
