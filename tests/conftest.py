@@ -12,6 +12,7 @@ import pytest
 from dagster_deltalake import LocalConfig
 
 from data_platform import settings
+from data_platform.contracts import entity_named
 from data_platform.definitions import build_definitions
 from data_platform.resources.lake import Lake
 from data_platform.resources.lake_io_manager import LakeIOManager
@@ -101,3 +102,9 @@ def materialize_layers(
 
 def read_table(lake_dir: Path, layer: str, entity: str) -> pl.DataFrame:
     return pl.read_delta(str(lake_dir / layer / entity))
+
+
+def delete_record(entity: str, changed_at: str = "2024-05-01T00:00:00Z", **key: object) -> str:
+    """A `.tbl` delete record: only the key columns filled, then `_op` and `_changed_at`."""
+    columns = entity_named(entity).column_names
+    return "|".join([*(str(key.get(c, "")) for c in columns), "D", changed_at]) + "|\n"

@@ -10,10 +10,9 @@ import polars as pl
 import yaml
 from deltalake import write_deltalake
 
-from data_platform.contracts import entity_named
 from data_platform.definitions import build_definitions
 from data_platform.resources.warehouse import WAREHOUSE_POOL
-from tests.conftest import Landing, materialize_layers
+from tests.conftest import Landing, delete_record, materialize_layers
 
 CONFIG = Path(__file__).parents[2] / "config" / "dagster.yaml"
 MARTS = (
@@ -26,12 +25,6 @@ NATIONS = "7|GERMANY|3|c|\n8|INDIA|2|c|\n"
 CUSTOMERS = (
     "1|Customer#1|addr|7|phone|10.00|BUILDING|c|\n2|Customer#2|addr|8|phone|10.00|BUILDING|c|\n"
 )
-
-
-def delete(entity: str, changed_at: str = "2024-05-01T00:00:00Z", **key: object) -> str:
-    """A `.tbl` delete record: only the key columns filled, then `_op` and `_changed_at`."""
-    columns = entity_named(entity).column_names
-    return "|".join([*(str(key.get(c, "")) for c in columns), "D", changed_at]) + "|\n"
 
 
 def line(order: int, number: int, price: str, discount: str, day: str) -> str:
@@ -126,8 +119,10 @@ def test_a_day_of_gold_is_exact_and_a_correction_replaces_only_that_day(
         ("1995-01-01", "INDIA", 1, Decimal("50.00")),
         ("1995-01-02", "GERMANY", 1, Decimal("70.00")),
     ]
-    landing.drop("lineitem/1995-01-01/fix.tbl", delete("lineitem", l_orderkey=10, l_linenumber=2))
-    landing.drop("orders/1995-01-01/fix.tbl", delete("orders", o_orderkey=11))
+    landing.drop(
+        "lineitem/1995-01-01/fix.tbl", delete_record("lineitem", l_orderkey=10, l_linenumber=2)
+    )
+    landing.drop("orders/1995-01-01/fix.tbl", delete_record("orders", o_orderkey=11))
     build_day(platform_assets, resources, "1995-01-01")
     assert daily_revenue(warehouse_path) == [
         ("1995-01-01", "GERMANY", 1, Decimal("90.00")),
