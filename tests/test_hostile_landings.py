@@ -16,16 +16,14 @@ import duckdb
 import polars as pl
 import pytest
 
+from data_platform.contracts import entity_named
 from data_platform.contracts import lineage as lin
 from tests.conftest import Landing, delete_record, read_table
 
 FIRST = dt.date(1995, 3, 1)
 CUSTOMER = "1|Customer#1|addr|1|phone|1.00|BUILDING|c|\n"
 NATION = "1|GERMANY|0|c|\n"
-ORDER_COLUMNS = (
-    "o_orderkey,o_custkey,o_orderstatus,o_totalprice,o_orderdate,o_orderpriority,o_clerk,"
-    "o_shippriority,o_comment"
-)
+ORDER_COLUMNS = ",".join(entity_named("orders").column_names)
 
 
 def order(key: int, day: dt.date, price: str = "100.00", status: str = "O") -> str:
