@@ -17,8 +17,10 @@ from data_platform.resources.lake import Lake
 EXAMPLES = 10
 TRAILING_DAYS = 28
 # A day is anomalous when its row count is below a quarter, or above four times, the median of
-# the trailing days that landed anything (with at least a week of them to compare with).
-LOW, HIGH, MIN_HISTORY = 0.25, 4.0, 7
+# the trailing days that landed anything (with at least a week of them to compare with). Below a
+# median of 100 rows a day, counts are too small to tell an anomaly from chance (at ~6 orders a
+# day, a day with one order happens every couple of months), so those days are not judged.
+LOW, HIGH, MIN_HISTORY, MIN_MEDIAN_ROWS = 0.25, 4.0, 7, 100
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,8 @@ def anomalous_days(daily: pl.DataFrame, low: dt.date, high: dt.date) -> pl.DataF
         if trailing.len() < MIN_HISTORY:
             continue
         median = trailing.quantile(0.5, interpolation="midpoint") or 0.0
+        if median < MIN_MEDIAN_ROWS:
+            continue
         if rows < LOW * median or rows > HIGH * median:
             found.append({lin.BUSINESS_DATE: day, "rows": rows, "trailing_median": median})
     return pl.DataFrame(

@@ -67,3 +67,18 @@ def test_too_little_history_is_not_judged() -> None:
         {lin.BUSINESS_DATE: [dt.date(1995, 1, 1), dt.date(1995, 1, 2)], "rows": [100, 1]}
     )
     assert anomalous_days(daily, dt.date(1995, 1, 2), dt.date(1995, 1, 3)).height == 0
+
+
+def test_small_daily_volumes_are_not_judged() -> None:
+    """At SF 0.01 a day has ~6 orders; a day with one is chance, not an anomaly."""
+    first = dt.date(1995, 1, 1)
+    history = [(first + dt.timedelta(days=d), 6) for d in range(28)] + [
+        (first + dt.timedelta(days=28), 1)
+    ]
+    daily = pl.DataFrame(
+        history, schema={lin.BUSINESS_DATE: pl.Date, "rows": pl.Int64}, orient="row"
+    )
+    assert (
+        anomalous_days(daily, first + dt.timedelta(days=28), first + dt.timedelta(days=29)).height
+        == 0
+    )
