@@ -13,6 +13,7 @@ from data_platform.checks.gold import revenue_check
 from data_platform.checks.silver_relations import relation_checks
 from data_platform.contracts import ENTITIES
 from data_platform.jobs.lake_maintenance import lake_maintenance_job, lake_maintenance_schedule
+from data_platform.sensors.landing_sensor import build_landing_sensor
 
 
 def build_definitions() -> dg.Definitions:
@@ -31,6 +32,7 @@ def build_definitions() -> dg.Definitions:
         executor=dg.in_process_executor,
         jobs=[lake_maintenance_job],
         schedules=[lake_maintenance_schedule],
+        sensors=[build_landing_sensor(partitions)],
         resources=settings.resources(),
     )
 

@@ -1,0 +1,1 @@
+"""Sensors: how the platform reacts to the world (files landing)."""

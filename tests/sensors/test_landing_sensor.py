@@ -1,0 +1,107 @@
+"""The landing sensor: each file processed once, none skipped, few runs, no failed ticks."""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from data_platform.assets.partitions import daily_partitions
+from data_platform.resources.landing_zone import LandingZone
+from data_platform.sensors.landing_sensor import RANGE_END, RANGE_START, build_landing_sensor
+from tests.conftest import Landing
+
+SENSOR = build_landing_sensor(daily_partitions())
+
+
+def tick(landing_dir: Path, cursor: str | None = None) -> dg.SensorResult | dg.SkipReason:
+    context = dg.build_sensor_context(
+        cursor=cursor, resources={"landing_zone": LandingZone(url=str(landing_dir))}
+    )
+    result = SENSOR(context)
+    assert isinstance(result, dg.SensorResult | dg.SkipReason)
+    return result
+
+
+def ranges(
+    result: dg.SensorResult | dg.SkipReason,
+) -> list[tuple[str | None, str | None, list[str]]]:
+    assert isinstance(result, dg.SensorResult)
+    return sorted(
+        (
+            r.tags.get(RANGE_START, ""),
+            r.tags.get(RANGE_END, ""),
+            sorted({k.path[-1] for k in r.asset_selection or []}),
+        )
+        for r in result.run_requests or []
+    )
+
+
+def test_a_first_load_of_many_days_is_one_range_run_and_one_dimension_run(
+    landing: Landing, landing_dir: Path
+) -> None:
+    for offset in range(400):
+        day = dt.date(1992, 1, 1) + dt.timedelta(days=offset)
+        landing.drop(f"orders/{day}/o.tbl", "x")
+        landing.drop(f"lineitem/{day}/l.tbl", "x")
+    landing.drop("customer/1992-01-01/c.tbl", "x")
+    assert ranges(tick(landing_dir)) == [
+        ("", "", ["customer"]),
+        ("1992-01-01", "1993-02-03", ["lineitem", "orders"]),
+    ]
+
+
+def test_nothing_new_is_a_skip_and_each_file_is_requested_once(
+    landing: Landing, landing_dir: Path
+) -> None:
+    landing.drop("orders/1995-01-01/o.tbl", "x")
+    first = tick(landing_dir)
+    assert isinstance(first, dg.SensorResult)
+    assert isinstance(tick(landing_dir, first.cursor), dg.SkipReason)
+
+
+def test_a_correction_copied_in_with_an_old_time_is_still_new(
+    landing: Landing, landing_dir: Path
+) -> None:
+    landing.drop("orders/1995-01-01/o.tbl", "x")
+    first = tick(landing_dir)
+    assert isinstance(first, dg.SensorResult)
+    late = landing.drop("orders/1995-01-01/fix.tbl", "y")
+    os.utime(late, (631152000, 631152000))  # 1990: older than anything seen
+    assert ranges(tick(landing_dir, first.cursor)) == [("1995-01-01", "1995-01-01", ["orders"])]
+
+
+def test_a_rewritten_file_is_requested_again(landing: Landing, landing_dir: Path) -> None:
+    landing.drop("orders/1995-01-01/o.tbl", "x")
+    first = tick(landing_dir)
+    assert isinstance(first, dg.SensorResult)
+    landing.drop("orders/1995-01-01/o.tbl", "longer content")
+    assert ranges(tick(landing_dir, first.cursor)) == [("1995-01-01", "1995-01-01", ["orders"])]
+
+
+def test_an_old_correction_and_todays_files_are_two_small_runs(
+    landing: Landing, landing_dir: Path
+) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    landing.drop("lineitem/1995-01-01/fix.tbl", "x")
+    landing.drop(f"orders/{today}/o.tbl", "x")
+    assert ranges(tick(landing_dir)) == [
+        ("1995-01-01", "1995-01-01", ["lineitem"]),
+        (today.isoformat(), today.isoformat(), ["orders"]),
+    ]
+
+
+@pytest.mark.parametrize("days_ahead", [2, 30])
+def test_a_file_dated_after_the_last_partition_waits_without_failing_the_tick(
+    landing: Landing, landing_dir: Path, days_ahead: int
+) -> None:
+    future = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days_ahead)
+    landing.drop(f"orders/{future}/o.tbl", "x")
+    landing.drop("orders/1995-01-01/o.tbl", "x")
+    result = tick(landing_dir)
+    assert ranges(result) == [("1995-01-01", "1995-01-01", ["orders"])]
+    assert isinstance(result, dg.SensorResult)
+    again = tick(landing_dir, result.cursor)
+    assert isinstance(again, dg.SensorResult)
+    assert not again.run_requests
