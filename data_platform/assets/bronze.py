@@ -8,6 +8,7 @@ import dagster as dg
 import polars as pl
 
 from data_platform.assets.chunks import Spill, scratch, windows
+from data_platform.assets.keys import lake_key
 from data_platform.assets.metadata import (
     add_counts_per_partition,
     covers_one_slice,
@@ -27,7 +28,7 @@ METADATA_ROWS = 50
 
 def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     partitioned = entity.partitioned
-    key = ["bronze", entity.name]
+    key = lake_key("bronze", entity)
 
     @dg.asset(
         key=key,
@@ -40,7 +41,7 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
         partitions_def=partitions if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         metadata=table_metadata(entity, lin.bronze_schema(entity)),
-        check_specs=bronze_checks.specs(dg.AssetKey(key)),
+        check_specs=bronze_checks.specs(key),
     )
     def _bronze(
         context: dg.AssetExecutionContext, landing_zone: LandingZone
@@ -74,8 +75,8 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
                 metadata["passed_over"] = records_table(_misfits(scan.misfits[:METADATA_ROWS]))
             context.log.info(f"read {per_file['rows'].sum()} rows from {per_file.height} files")
             yield dg.Output(spill.scan(), metadata=metadata)
-        yield bronze_checks.known_layout(dg.AssetKey(key), per_file, len(scan.misfits))
-        yield bronze_checks.rows_per_file(dg.AssetKey(key), per_file)
+        yield bronze_checks.known_layout(key, per_file, len(scan.misfits))
+        yield bronze_checks.rows_per_file(key, per_file)
 
     return _bronze
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -40,7 +40,7 @@ def covers_one_slice(context: dg.AssetExecutionContext) -> bool:
 
 def add_counts_per_partition(
     context: dg.AssetExecutionContext,
-    asset_key: Sequence[str],
+    key: dg.AssetKey,
     counts: pl.DataFrame,
     row_count: str,
 ) -> None:
@@ -50,7 +50,6 @@ def add_counts_per_partition(
     `dagster/row_count`, which the UI plots over time.
     """
     names = [name for name in counts.columns if name != lin.BUSINESS_DATE]
-    key = dg.AssetKey(list(asset_key))
     if not (context.has_partition_key or context.has_partition_key_range):
         totals = {name: int(counts[name].sum()) for name in names}
         context.add_asset_metadata(_count_metadata(totals, row_count), asset_key=key)

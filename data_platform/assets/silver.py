@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from data_platform.assets.chunks import Spill, run_window, scratch, windows
+from data_platform.assets.keys import lake_key
 from data_platform.assets.metadata import (
     add_counts_per_partition,
     covers_one_slice,
@@ -29,15 +30,15 @@ def _sums(totals: pl.DataFrame) -> dict[str, int]:
 
 def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     partitioned = entity.partitioned
-    silver_key, quarantine_key = ["silver", entity.name], ["quarantine", entity.name]
+    silver_key, quarantine_key = lake_key("silver", entity), lake_key("quarantine", entity)
 
-    def out(key: list[str], description: str, schema: dict[str, pl.DataType]) -> dg.AssetOut:
+    def out(key: dg.AssetKey, description: str, schema: dict[str, pl.DataType]) -> dg.AssetOut:
         return dg.AssetOut(
             key=key,
             description=description,
             group_name="silver",
             kinds={"delta", "polars"},
-            tags={"layer": key[0]},
+            tags={"layer": key.path[0]},
             owners=["team:data-platform"],
             io_manager_key="lake_io_manager",
             metadata=table_metadata(entity, schema),
@@ -45,7 +46,7 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
 
     @dg.multi_asset(
         name=f"silver_{entity.name}",
-        ins={"bronze": dg.AssetIn(key=["bronze", entity.name])},
+        ins={"bronze": dg.AssetIn(key=lake_key("bronze", entity))},
         outs={
             "silver": out(
                 silver_key,
@@ -58,7 +59,7 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
                 lin.quarantine_schema(entity),
             ),
         },
-        check_specs=silver_checks.specs(entity, dg.AssetKey(silver_key)),
+        check_specs=silver_checks.specs(entity, silver_key),
         partitions_def=partitions if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
     )
@@ -99,13 +100,12 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
             context.log.info(f"where the landed rows went: {_sums(totals)}")
             yield dg.Output(silver.scan(), output_name="silver", metadata={"balanced": balanced})
             yield dg.Output(quarantine.scan(), output_name="quarantine", metadata=detail)
-        key = dg.AssetKey(silver_key)
         files = pl.concat(per_file)
-        yield silver_checks.contract(key, pl.concat(failed))
+        yield silver_checks.contract(silver_key, pl.concat(failed))
         span = run_window(context)
-        yield silver_checks.primary_key_unique(entity, key, lake.scan(key), span)
-        yield silver_checks.reconciliation(key, files)
+        yield silver_checks.primary_key_unique(entity, silver_key, lake.scan(silver_key), span)
+        yield silver_checks.reconciliation(silver_key, files)
         landed_rows, rejected_rows = int(files["landed"].sum()), int(files["quarantined"].sum())
-        yield silver_checks.quarantine_rate(entity, key, landed_rows, rejected_rows)
+        yield silver_checks.quarantine_rate(entity, silver_key, landed_rows, rejected_rows)
 
     return _silver

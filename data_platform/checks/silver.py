@@ -15,6 +15,7 @@ import polars as pl
 from data_platform.assets.metadata import records_table
 from data_platform.contracts import Entity
 from data_platform.contracts import lineage as lin
+from data_platform.transforms.silver import unaccounted
 
 EXAMPLES = 10
 
@@ -94,8 +95,7 @@ def primary_key_unique(
 
 def reconciliation(key: dg.AssetKey, per_file: pl.DataFrame) -> dg.AssetCheckResult:
     """`per_file` has one row per source file and date with the outcome counts."""
-    accounted = pl.sum_horizontal("current", "superseded", "quarantined", "redelivered")
-    unbalanced = per_file.filter(pl.col("landed") != accounted)
+    unbalanced = per_file.filter(unaccounted() != 0)
     totals = {
         name: int(per_file[name].sum())
         for name in per_file.columns

@@ -6,10 +6,10 @@ then removes files no longer referenced and older than the retention (time trave
 
 import dagster as dg
 
+from data_platform.assets.keys import lake_keys
 from data_platform.contracts import ENTITIES
 from data_platform.resources.lake import Lake
 
-LAYERS = ("bronze", "silver", "quarantine")
 # Compacted files aim for this size; a month of SF 1 lineitem is well below it.
 TARGET_FILE_BYTES = 256 * 1024 * 1024
 RETENTION_HOURS = 7 * 24
@@ -17,7 +17,7 @@ RETENTION_HOURS = 7 * 24
 
 @dg.op(description="Compact every lake table's small files and vacuum unreferenced ones.")
 def compact_lake_tables(context: dg.OpExecutionContext, lake: Lake) -> dg.Output[int]:
-    keys = [dg.AssetKey([layer, entity.name]) for layer in LAYERS for entity in ENTITIES]
+    keys = [key for entity in ENTITIES for key in lake_keys(entity)]
     records = []
     for key, table in lake.tables(keys):
         compacted = table.optimize.compact(target_size=TARGET_FILE_BYTES)

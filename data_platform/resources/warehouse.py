@@ -41,5 +41,4 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """A connection for readers (checks, tests, BI); gold tables need no extension."""
-        Path(_absolute(self.path)).parent.mkdir(parents=True, exist_ok=True)
         return duckdb.connect(_absolute(self.path), read_only=read_only)

@@ -17,17 +17,14 @@ import zlib
 
 import dagster as dg
 
-from data_platform.contracts import ENTITIES, Entity
+from data_platform.assets.keys import lake_keys
+from data_platform.contracts import ENTITIES
 from data_platform.landing.layout import LandedFile
 from data_platform.resources.landing_zone import LandingZone
 
 GAP_DAYS = 7
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
-
-
-def layer_keys(entity: Entity) -> list[dg.AssetKey]:
-    return [dg.AssetKey([layer, entity.name]) for layer in ("bronze", "silver", "quarantine")]
 
 
 def token(landed: LandedFile) -> str:
@@ -82,7 +79,7 @@ def plan(
         requests.append(
             dg.RunRequest(
                 run_key=_run_key(files),
-                asset_selection=[k for name in names for k in layer_keys(entities[name])],
+                asset_selection=[k for name in names for k in lake_keys(entities[name])],
                 tags={RANGE_START: low.isoformat(), RANGE_END: high.isoformat()},
             )
         )
@@ -92,14 +89,14 @@ def plan(
         requests.append(
             dg.RunRequest(
                 run_key=_run_key(dimensions),
-                asset_selection=[k for name in names for k in layer_keys(entities[name])],
+                asset_selection=[k for name in names for k in lake_keys(entities[name])],
             )
         )
     return requests, waiting, too_old
 
 
 def build_landing_sensor(partitions: dg.TimeWindowPartitionsDefinition) -> dg.SensorDefinition:
-    targets = [key for entity in ENTITIES for key in layer_keys(entity)]
+    targets = [key for entity in ENTITIES for key in lake_keys(entity)]
 
     @dg.sensor(
         name="landing_sensor",

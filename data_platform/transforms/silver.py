@@ -53,15 +53,15 @@ class SilverResult:
         return balanced(self.outcomes)
 
 
+def unaccounted() -> pl.Expr:
+    """Landed rows that are neither current, superseded, quarantined nor a redelivery."""
+    accounted = pl.sum_horizontal("current", "superseded", "quarantined", "redelivered")
+    return pl.col("landed") - accounted
+
+
 def balanced(outcomes: pl.DataFrame) -> bool:
-    """Every landed row is current, superseded, quarantined or a redelivery, on every date."""
-    accounted = (
-        outcomes["current"]
-        + outcomes["superseded"]
-        + outcomes["quarantined"]
-        + outcomes["redelivered"]
-    )
-    return bool((outcomes["landed"] == accounted).all())
+    """Every landed row of every date (or file) is accounted for."""
+    return bool(outcomes.select((unaccounted() == 0).all()).item())
 
 
 def refine(entity: Entity, bronze: pl.DataFrame) -> SilverResult:

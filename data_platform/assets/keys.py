@@ -1,0 +1,17 @@
+"""Asset keys say where data lives: `<layer>/<entity>` in the lake (the IO manager derives the
+table path from the key), `gold/<mart>` in the warehouse."""
+
+import dagster as dg
+
+from data_platform.contracts import Entity
+
+LAKE_LAYERS = ("bronze", "silver", "quarantine")
+
+
+def lake_key(layer: str, entity: Entity) -> dg.AssetKey:
+    return dg.AssetKey([layer, entity.name])
+
+
+def lake_keys(entity: Entity) -> list[dg.AssetKey]:
+    """Every lake table an entity has: what landing a file of it rebuilds."""
+    return [lake_key(layer, entity) for layer in LAKE_LAYERS]
