@@ -12,6 +12,7 @@ import pytest
 from dagster_deltalake import LocalConfig
 
 from data_platform import settings
+from data_platform.assets.keys import lake_keys
 from data_platform.contracts import entity_named
 from data_platform.definitions import build_definitions
 from data_platform.resources.lake import Lake
@@ -37,16 +38,22 @@ def warehouse_path(tmp_path: Path) -> Path:
     return tmp_path / "warehouse.duckdb"
 
 
-@pytest.fixture
-def resources(landing_dir: Path, lake_dir: Path, warehouse_path: Path) -> dict[str, object]:
-    """The platform's resources, with every location under the test's tmp_path."""
+def platform_resources(root: Path) -> dict[str, object]:
+    """The platform's resources with every location under `root`: landing/, lake/, a warehouse."""
+    lake = str(root / "lake")
     return {
         **settings.resources(),
-        "landing_zone": LandingZone(url=str(landing_dir)),
-        "lake_io_manager": LakeIOManager(root_uri=str(lake_dir), storage_options=LocalConfig()),
-        "lake": Lake(root_uri=str(lake_dir)),
-        "warehouse": Warehouse(path=str(warehouse_path), lake_dir=str(lake_dir)),
+        "landing_zone": LandingZone(url=str(root / "landing")),
+        "lake_io_manager": LakeIOManager(root_uri=lake, storage_options=LocalConfig()),
+        "lake": Lake(root_uri=lake),
+        "warehouse": Warehouse(path=str(root / "warehouse.duckdb"), lake_dir=lake),
     }
+
+
+@pytest.fixture
+def resources(tmp_path: Path, landing_dir: Path) -> dict[str, object]:
+    """The platform's resources, with every location under the test's tmp_path."""
+    return platform_resources(tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -84,11 +91,7 @@ def materialize_layers(
     partition_range: tuple[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize bronze, silver and quarantine of one entity (one partition or a range)."""
-    selected = [
-        a
-        for a in assets
-        if any(key.path[-1] == entity and key.path[0] in ("bronze", "silver") for key in a.keys)
-    ]
+    selected = layer_assets(assets, entity)
     tags = {}
     if partition_range:
         tags = {
@@ -108,3 +111,42 @@ def delete_record(entity: str, changed_at: str = "2024-05-01T00:00:00Z", **key: 
     """A `.tbl` delete record: only the key columns filled, then `_op` and `_changed_at`."""
     columns = entity_named(entity).column_names
     return "|".join([*(str(key.get(c, "")) for c in columns), "D", changed_at]) + "|\n"
+
+
+def layer_assets(assets: list[dg.AssetsDefinition], *entities: str) -> list[dg.AssetsDefinition]:
+    """The bronze asset and the silver+quarantine multi-asset of each entity."""
+    keys = {key for name in entities for key in lake_keys(entity_named(name))}
+    return [a for a in assets if keys & set(a.keys)]
+
+
+def tbl_order(
+    key: object,
+    day: object = "1995-01-01",
+    *,
+    price: str = "100.00",
+    customer: int = 7,
+    status: str = "O",
+) -> str:
+    """A valid TPC-H orders record in `.tbl` layout, without the newline."""
+    return f"{key}|{customer}|{status}|{price}|{day}|1-URGENT|Clerk#1|0|c|"
+
+
+def tbl_orders(
+    *keys: int, day: object = "1995-01-01", price: str = "100.00", customer: int = 7
+) -> str:
+    """Valid orders records, one line each."""
+    return "".join(tbl_order(k, day, price=price, customer=customer) + "\n" for k in keys)
+
+
+def tbl_line(
+    order: int, day: object, *, number: int = 1, price: str = "50.00", discount: str = "0.05"
+) -> str:
+    """A valid TPC-H lineitem record (no newline): shipped 5 days after the order date `day`,
+    committed at 40 days, received 3 days after shipping."""
+    ordered = dt.date.fromisoformat(str(day))
+    ship, commit = ordered + dt.timedelta(days=5), ordered + dt.timedelta(days=40)
+    receipt = ship + dt.timedelta(days=3)
+    return (
+        f"{order}|1|1|{number}|1.00|{price}|{discount}|0.02|N|O|{ship}|{commit}|{receipt}"
+        "|NONE|AIR|c|"
+    )

@@ -18,7 +18,14 @@ import pytest
 
 from data_platform.contracts import entity_named
 from data_platform.contracts import lineage as lin
-from tests.conftest import Landing, delete_record, read_table
+from tests.conftest import (
+    Landing,
+    delete_record,
+    platform_resources,
+    read_table,
+    tbl_line,
+    tbl_order,
+)
 
 FIRST = dt.date(1995, 3, 1)
 CUSTOMER = "1|Customer#1|addr|1|phone|1.00|BUILDING|c|\n"
@@ -27,15 +34,11 @@ ORDER_COLUMNS = ",".join(entity_named("orders").column_names)
 
 
 def order(key: int, day: dt.date, price: str = "100.00", status: str = "O") -> str:
-    return f"{key}|1|{status}|{price}|{day}|1-URGENT|Clerk#1|0|c|"
+    return tbl_order(key, day, price=price, customer=1, status=status)
 
 
 def line(key: int, day: dt.date, discount: str = "0.05", number: int = 1) -> str:
-    ship, commit = day + dt.timedelta(days=5), day + dt.timedelta(days=40)
-    receipt = ship + dt.timedelta(days=3)
-    return (
-        f"{key}|1|1|{number}|1.00|50.00|{discount}|0.02|N|O|{ship}|{commit}|{receipt}|NONE|AIR|c|"
-    )
+    return tbl_line(key, day, number=number, discount=discount)
 
 
 def tbl(*records: str) -> bytes:
@@ -241,24 +244,9 @@ def landed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     for case in CASES:
         for path, content in sorted(case.files.items()):
             landing.drop(path, content)
-    from dagster_deltalake import LocalConfig
-
-    from data_platform import settings
     from data_platform.definitions import build_definitions
-    from data_platform.resources.lake import Lake
-    from data_platform.resources.lake_io_manager import LakeIOManager
-    from data_platform.resources.landing_zone import LandingZone
-    from data_platform.resources.warehouse import Warehouse
 
-    resources = {
-        **settings.resources(),
-        "landing_zone": LandingZone(url=str(root / "landing")),
-        "lake_io_manager": LakeIOManager(
-            root_uri=str(root / "lake"), storage_options=LocalConfig()
-        ),
-        "lake": Lake(root_uri=str(root / "lake")),
-        "warehouse": Warehouse(path=str(root / "warehouse.duckdb"), lake_dir=str(root / "lake")),
-    }
+    resources = platform_resources(root)
     assets = [a for a in build_definitions().assets if isinstance(a, dg.AssetsDefinition)]
     for entity in ("nation", "customer"):
         materialize_layers(assets, resources, entity)

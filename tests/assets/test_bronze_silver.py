@@ -10,13 +10,7 @@ import polars as pl
 
 from data_platform.contracts import entity_named
 from data_platform.contracts import lineage as lin
-from tests.conftest import Landing, materialize_layers, read_table
-
-ORDER = "{key}|7|O|{price}|{day}|1-URGENT|Clerk#1|0|comment|"
-
-
-def orders(*keys: int, day: str = "1995-01-01", price: str = "100.00") -> str:
-    return "".join(ORDER.format(key=k, price=price, day=day) + "\n" for k in keys)
+from tests.conftest import Landing, materialize_layers, read_table, tbl_orders
 
 
 def silver_orders(lake: Path) -> list[tuple[object, ...]]:
@@ -30,7 +24,7 @@ def test_partition_materialized_twice_leaves_what_once_does(
     landing: Landing,
     lake_dir: Path,
 ) -> None:
-    landing.drop("orders/1995-01-01/a.tbl", orders(1, 2) + "3|bad|\n")
+    landing.drop("orders/1995-01-01/a.tbl", tbl_orders(1, 2) + "3|bad|\n")
     materialize_layers(platform_assets, resources, "orders", "1995-01-01")
     once = {
         layer: read_table(lake_dir, layer, "orders").drop(lin.INGESTED_AT)
@@ -48,12 +42,12 @@ def test_other_partitions_are_left_alone(
     landing: Landing,
     lake_dir: Path,
 ) -> None:
-    landing.drop("orders/1995-01-01/a.tbl", orders(1))
-    landing.drop("orders/1995-01-02/a.tbl", orders(2, day="1995-01-02"))
+    landing.drop("orders/1995-01-01/a.tbl", tbl_orders(1))
+    landing.drop("orders/1995-01-02/a.tbl", tbl_orders(2, day="1995-01-02"))
     materialize_layers(
         platform_assets, resources, "orders", partition_range=("1995-01-01", "1995-01-02")
     )
-    landing.drop("orders/1995-01-02/b.tbl", orders(3, day="1995-01-02"))
+    landing.drop("orders/1995-01-02/b.tbl", tbl_orders(3, day="1995-01-02"))
     materialize_layers(platform_assets, resources, "orders", "1995-01-02")
     assert [key for key, _, _ in silver_orders(lake_dir)] == [1, 2, 3]
 
@@ -64,8 +58,8 @@ def test_redelivered_file_counts_once_downstream(
     landing: Landing,
     lake_dir: Path,
 ) -> None:
-    landing.drop("orders/1995-01-01/a.tbl", orders(1, 2))
-    landing.drop("orders/1995-01-01/a resent.tbl", orders(1, 2))
+    landing.drop("orders/1995-01-01/a.tbl", tbl_orders(1, 2))
+    landing.drop("orders/1995-01-01/a resent.tbl", tbl_orders(1, 2))
     result = materialize_layers(platform_assets, resources, "orders", "1995-01-01")
     assert read_table(lake_dir, "bronze", "orders").height == 4
     assert [key for key, _, _ in silver_orders(lake_dir)] == [1, 2]
@@ -79,7 +73,7 @@ def test_correction_and_delete_landing_later_update_the_day(
     landing: Landing,
     lake_dir: Path,
 ) -> None:
-    landing.drop("orders/1995-01-01/day.tbl", orders(1, 2, 3))
+    landing.drop("orders/1995-01-01/day.tbl", tbl_orders(1, 2, 3))
     materialize_layers(platform_assets, resources, "orders", "1995-01-01")
     correction = (
         "o_orderkey,o_custkey,o_orderstatus,o_totalprice,o_orderdate,o_orderpriority,"
@@ -101,7 +95,9 @@ def test_untypable_rows_land_in_quarantine_with_reason_file_and_line(
     landing: Landing,
     lake_dir: Path,
 ) -> None:
-    content = orders(1) + orders(2, price="12x") + "3|7|O|\n" + orders(4, day="1995-02-31")
+    content = (
+        tbl_orders(1) + tbl_orders(2, price="12x") + "3|7|O|\n" + tbl_orders(4, day="1995-02-31")
+    )
     landing.drop(
         "orders/1995-01-01/bad.tbl", content.encode() + b"5|7|O|1.00|1995-01-01|\xff|c|0|x|\n"
     )
@@ -125,7 +121,7 @@ def test_every_format_lands_the_same_silver_rows(
     columns = [c.name for c in entity_named("orders").columns]
 
     def day_frame(day: str, *keys: int) -> pl.DataFrame:
-        text = io.StringIO(orders(*keys, day=day))
+        text = io.StringIO(tbl_orders(*keys, day=day))
         frame = pl.read_csv(text, separator="|", has_header=False, infer_schema=False)
         return frame.select(frame.columns[: len(columns)]).rename(
             dict(zip(frame.columns, columns, strict=False))
@@ -135,11 +131,11 @@ def test_every_format_lands_the_same_silver_rows(
     csv_text = csv_frame.select(reversed(csv_frame.columns)).write_csv().replace("\n", "\r\n")
     parquet = io.BytesIO()
     day_frame("1995-01-03", 5, 6).write_parquet(parquet)
-    landing.drop("orders/1995-01-01/plain.tbl", orders(1, 2))
+    landing.drop("orders/1995-01-01/plain.tbl", tbl_orders(1, 2))
     landing.drop("orders/1995-01-02/Bestellungen März.csv", "\ufeff" + csv_text)
     landing.drop("orders/1995-01-03/x.parquet", parquet.getvalue())
     landing.drop(
-        "orders/1995-01-04/x.tbl.gz", gzip.compress(orders(7, 8, day="1995-01-04").encode())
+        "orders/1995-01-04/x.tbl.gz", gzip.compress(tbl_orders(7, 8, day="1995-01-04").encode())
     )
     materialize_layers(
         platform_assets, resources, "orders", partition_range=("1995-01-01", "1995-01-04")
@@ -162,10 +158,10 @@ def test_files_off_contract_are_passed_over_and_reported(
     landing: Landing,
     lake_dir: Path,
 ) -> None:
-    landing.drop("orders/1995-01-01/a.tbl", orders(1))
+    landing.drop("orders/1995-01-01/a.tbl", tbl_orders(1))
     landing.drop("orders/1995-01-01/notes.xlsx", "x")
-    landing.drop("orders/1995-13-01/a.tbl", orders(2))
-    landing.drop("orders/1995-01-01/.a.tbl.tmp", orders(3))
+    landing.drop("orders/1995-13-01/a.tbl", tbl_orders(2))
+    landing.drop("orders/1995-01-01/.a.tbl.tmp", tbl_orders(3))
     result = materialize_layers(platform_assets, resources, "orders", "1995-01-01")
     bronze_event = result.asset_materializations_for_node("bronze__orders")[0]
     assert bronze_event.metadata["files_passed_over"] == dg.IntMetadataValue(2)
@@ -206,8 +202,8 @@ def test_range_run_reports_each_days_own_row_count(
     resources: dict[str, object],
     landing: Landing,
 ) -> None:
-    landing.drop("orders/1995-01-01/a.tbl", orders(1, 2))
-    landing.drop("orders/1995-01-03/a.tbl", orders(3, day="1995-01-03"))
+    landing.drop("orders/1995-01-01/a.tbl", tbl_orders(1, 2))
+    landing.drop("orders/1995-01-03/a.tbl", tbl_orders(3, day="1995-01-03"))
     result = materialize_layers(
         platform_assets, resources, "orders", partition_range=("1995-01-01", "1995-01-03")
     )

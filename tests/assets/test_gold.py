@@ -1,6 +1,5 @@
 """Gold marts built by dbt from silver, through the platform's assets."""
 
-import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from deltalake import write_deltalake
 
 from data_platform.definitions import build_definitions
 from data_platform.resources.warehouse import WAREHOUSE_POOL
-from tests.conftest import Landing, delete_record, materialize_layers
+from tests.conftest import Landing, delete_record, materialize_layers, tbl_line, tbl_orders
 
 CONFIG = Path(__file__).parents[2] / "config" / "dagster.yaml"
 MARTS = (
@@ -27,32 +26,22 @@ CUSTOMERS = (
 )
 
 
-def line(order: int, number: int, price: str, discount: str, day: str) -> str:
-    """A valid TPC-H line: shipped 5 days after the order, committed at 40, received 3 later."""
-    ordered = dt.date.fromisoformat(day)
-    ship, commit = ordered + dt.timedelta(days=5), ordered + dt.timedelta(days=40)
-    receipt = ship + dt.timedelta(days=3)
-    return (
-        f"{order}|1|1|{number}|1.00|{price}|{discount}|0.02|N|O|{ship}|{commit}|{receipt}"
-        "|NONE|AIR|c|\n"
-    )
-
-
 def land_two_days(landing: Landing) -> None:
     landing.drop("nation/1995-01-01/nation.tbl", NATIONS)
     landing.drop("customer/1995-01-01/customer.tbl", CUSTOMERS)
+    day1, day2 = "1995-01-01", "1995-01-02"
+    orders = tbl_orders(10, day=day1, customer=1) + tbl_orders(11, day=day1, customer=2)
+    landing.drop(f"orders/{day1}/o.tbl", orders)
+    lines = [
+        tbl_line(10, day1, price="100.00", discount="0.10"),
+        tbl_line(10, day1, number=2, price="33.33", discount="0.05"),
+        tbl_line(11, day1, price="50.00", discount="0.00"),
+    ]
+    landing.drop(f"lineitem/{day1}/l.tbl", "".join(f"{record}\n" for record in lines))
+    landing.drop(f"orders/{day2}/o.tbl", tbl_orders(12, day=day2, customer=1))
     landing.drop(
-        "orders/1995-01-01/o.tbl",
-        "10|1|O|100.00|1995-01-01|1-URGENT|C|0|c|\n11|2|O|50.00|1995-01-01|1-URGENT|C|0|c|\n",
+        f"lineitem/{day2}/l.tbl", tbl_line(12, day2, price="70.00", discount="0.00") + "\n"
     )
-    landing.drop(
-        "lineitem/1995-01-01/l.tbl",
-        line(10, 1, "100.00", "0.10", "1995-01-01")
-        + line(10, 2, "33.33", "0.05", "1995-01-01")
-        + line(11, 1, "50.00", "0.00", "1995-01-01"),
-    )
-    landing.drop("orders/1995-01-02/o.tbl", "12|1|O|70.00|1995-01-02|1-URGENT|C|0|c|\n")
-    landing.drop("lineitem/1995-01-02/l.tbl", line(12, 1, "70.00", "0.00", "1995-01-02"))
 
 
 def build_day(
@@ -138,8 +127,8 @@ def test_failing_dbt_test_fails_its_check_and_stops_what_depends_on_it(
 ) -> None:
     landing.drop("nation/1995-01-01/nation.tbl", NATIONS)
     landing.drop("customer/1995-01-01/customer.tbl", CUSTOMERS)
-    landing.drop("orders/1995-01-01/o.tbl", "10|1|O|100.00|1995-01-01|1-URGENT|C|0|c|\n")
-    landing.drop("lineitem/1995-01-01/l.tbl", line(10, 1, "100.00", "0.05", "1995-01-01"))
+    landing.drop("orders/1995-01-01/o.tbl", tbl_orders(10, customer=1))
+    landing.drop("lineitem/1995-01-01/l.tbl", tbl_line(10, "1995-01-01", price="100.00") + "\n")
     for entity in ("nation", "customer"):
         materialize_layers(platform_assets, resources, entity)
     for entity in ("orders", "lineitem"):

@@ -10,14 +10,9 @@ import polars as pl
 from data_platform.checks.contract_schema import failures
 from data_platform.contracts import entity_named
 from data_platform.contracts import lineage as lin
-from tests.conftest import Landing, materialize_layers
+from tests.conftest import Landing, layer_assets, materialize_layers, tbl_orders
 
 ORDERS = entity_named("orders")
-ORDER = "{key}|7|O|{price}|{day}|1-URGENT|Clerk#1|0|c|\n"
-
-
-def orders(*keys: int, day: str = "1995-01-01", price: str = "10.00") -> str:
-    return "".join(ORDER.format(key=k, day=day, price=price) for k in keys)
 
 
 def checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
@@ -27,8 +22,8 @@ def checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluati
 def test_clean_day_passes_every_check_with_its_figures(
     platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
 ) -> None:
-    landing.drop("orders/1995-01-01/a.tbl", orders(1, 2, 3))
-    landing.drop("orders/1995-01-01/fix.tbl", orders(3, price="12.00"))
+    landing.drop("orders/1995-01-01/a.tbl", tbl_orders(1, 2, 3))
+    landing.drop("orders/1995-01-01/fix.tbl", tbl_orders(3, price="12.00"))
     evaluations = checks(materialize_layers(platform_assets, resources, "orders", "1995-01-01"))
     assert {name: e.passed for name, e in evaluations.items()} == {
         "known_layout": True,
@@ -46,7 +41,9 @@ def test_clean_day_passes_every_check_with_its_figures(
 def test_quarantine_rate_fails_above_one_percent_and_silver_still_flows(
     platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
 ) -> None:
-    landing.drop("orders/1995-01-01/a.tbl", orders(1) + "2|7|O|not a price|1995-01-01|x|y|0|c|\n")
+    landing.drop(
+        "orders/1995-01-01/a.tbl", tbl_orders(1) + "2|7|O|not a price|1995-01-01|x|y|0|c|\n"
+    )
     result = materialize_layers(platform_assets, resources, "orders", "1995-01-01")
     rate = checks(result)["quarantine_rate"]
     assert not rate.passed
@@ -57,7 +54,7 @@ def test_quarantine_rate_fails_above_one_percent_and_silver_still_flows(
 def test_quarantine_rate_between_thresholds_is_a_warning(
     platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
 ) -> None:
-    good = orders(*range(1, 501))
+    good = tbl_orders(*range(1, 501))
     landing.drop("orders/1995-01-01/a.tbl", good + "999|7|O|bad|1995-01-01|x|y|0|c|\n")
     rate = checks(materialize_layers(platform_assets, resources, "orders", "1995-01-01"))[
         "quarantine_rate"
@@ -71,9 +68,9 @@ def test_duplicate_key_across_dates_blocks_that_days_gold_while_other_days_go_on
     landing: Landing,
     lake_dir: Path,
 ) -> None:
-    landing.drop("orders/1995-01-01/a.tbl", orders(1))
-    landing.drop("orders/1995-01-02/a.tbl", orders(1, day="1995-01-02"))  # order 1 again
-    landing.drop("orders/1995-01-03/a.tbl", orders(3, day="1995-01-03"))
+    landing.drop("orders/1995-01-01/a.tbl", tbl_orders(1))
+    landing.drop("orders/1995-01-02/a.tbl", tbl_orders(1, day="1995-01-02"))  # order 1 again
+    landing.drop("orders/1995-01-03/a.tbl", tbl_orders(3, day="1995-01-03"))
     materialize_layers(platform_assets, resources, "orders", "1995-01-01")
 
     @dg.asset(
@@ -85,13 +82,11 @@ def test_duplicate_key_across_dates_blocks_that_days_gold_while_other_days_go_on
         context.log.info(f"report for {context.partition_key}")
 
     def run(day: str) -> dg.ExecuteInProcessResult:
-        selected = [
-            a
-            for a in platform_assets
-            if any(k.path[-1] == "orders" and k.path[0] in ("bronze", "silver") for k in a.keys)
-        ]
         return dg.materialize(
-            [*selected, daily_report], resources=resources, partition_key=day, raise_on_error=False
+            [*layer_assets(platform_assets, "orders"), daily_report],
+            resources=resources,
+            partition_key=day,
+            raise_on_error=False,
         )
 
     blocked = run("1995-01-02")
@@ -103,7 +98,7 @@ def test_duplicate_key_across_dates_blocks_that_days_gold_while_other_days_go_on
     other_day = run("1995-01-03")
     assert checks(other_day)["primary_key_unique"].passed
     assert "daily_report" in {e.step_key for e in other_day.get_step_success_events()}
-    landing.drop("orders/1995-01-02/a.tbl", orders(2, day="1995-01-02"))
+    landing.drop("orders/1995-01-02/a.tbl", tbl_orders(2, day="1995-01-02"))
     repaired = run("1995-01-02")
     assert checks(repaired)["primary_key_unique"].passed
     assert "daily_report" in {e.step_key for e in repaired.get_step_success_events()}
@@ -141,9 +136,9 @@ def test_contract_schema_reports_each_broken_promise() -> None:
 def test_bronze_checks_point_at_broken_and_empty_files(
     platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
 ) -> None:
-    landing.drop("orders/1995-01-01/a.tbl", orders(1) + "2|7|O|\n")
+    landing.drop("orders/1995-01-01/a.tbl", tbl_orders(1) + "2|7|O|\n")
     landing.drop("orders/1995-01-01/empty.csv", "o_orderkey,o_custkey\n")
-    landing.drop("orders/1995-01-01/fine.tbl", orders(3))
+    landing.drop("orders/1995-01-01/fine.tbl", tbl_orders(3))
     evaluations = checks(materialize_layers(platform_assets, resources, "orders", "1995-01-01"))
     layout, rows = evaluations["known_layout"], evaluations["rows_per_file"]
     assert (layout.passed, layout.severity) == (False, dg.AssetCheckSeverity.WARN)

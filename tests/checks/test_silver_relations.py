@@ -8,30 +8,18 @@ import polars as pl
 from data_platform.checks.silver_relations import anomalous_days
 from data_platform.contracts import lineage as lin
 from data_platform.definitions import build_definitions
-from tests.conftest import Landing
-
-LINE = "{order}|1|1|1|1.00|10.00|0.01|0.02|N|O|1995-01-05|1995-02-10|1995-01-08|NONE|AIR|c|\n"
-ORDER = "{key}|{customer}|O|10.00|1995-01-01|1-URGENT|C|0|c|\n"
+from tests.conftest import Landing, layer_assets, tbl_line, tbl_orders
 
 
 def test_lineitem_of_an_unknown_order_warns_and_stays_in_silver(
     platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
 ) -> None:
     landing.drop("customer/1995-01-01/c.tbl", "7|Customer#7|a|1|p|1.00|BUILDING|c|\n")
-    landing.drop("orders/1995-01-01/o.tbl", ORDER.format(key=1, customer=7))
-    landing.drop(
-        "lineitem/1995-01-01/l.tbl",
-        LINE.format(order=1) + LINE.format(order=99).replace("|1|1|1|", "|1|1|2|"),
-    )
+    landing.drop("orders/1995-01-01/o.tbl", tbl_orders(1))
+    known, unknown = tbl_line(1, "1995-01-01"), tbl_line(99, "1995-01-01", number=2)
+    landing.drop("lineitem/1995-01-01/l.tbl", f"{known}\n{unknown}\n")
     definitions = build_definitions()
-    layers = [
-        a
-        for a in platform_assets
-        if any(
-            k.path[0] in ("bronze", "silver") and k.path[-1] in ("customer", "orders", "lineitem")
-            for k in a.keys
-        )
-    ]
+    layers = layer_assets(platform_assets, "customer", "orders", "lineitem")
     unpartitioned = [a for a in layers if a.partitions_def is None]
     assert dg.materialize(unpartitioned, resources=resources).success
     daily = [a for a in layers if a.partitions_def is not None]

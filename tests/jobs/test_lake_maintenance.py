@@ -3,13 +3,10 @@
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 from deltalake import DeltaTable
 
 from data_platform.jobs.lake_maintenance import lake_maintenance_job
-from tests.conftest import Landing, materialize_layers, read_table
-
-ORDER = "{key}|7|O|1.00|{day}|1-URGENT|Clerk#1|0|c|\n"
+from tests.conftest import Landing, materialize_layers, read_table, tbl_orders
 
 
 def test_compaction_leaves_one_file_per_month_and_the_same_rows(
@@ -20,7 +17,7 @@ def test_compaction_leaves_one_file_per_month_and_the_same_rows(
 ) -> None:
     days = ["1995-01-01", "1995-01-02", "1995-01-03", "1995-02-01"]
     for number, day in enumerate(days):
-        landing.drop(f"orders/{day}/o.tbl", ORDER.format(key=number, day=day))
+        landing.drop(f"orders/{day}/o.tbl", tbl_orders(number, day=day))
         materialize_layers(platform_assets, resources, "orders", day)
     table = DeltaTable(str(lake_dir / "silver" / "orders"))
     assert len(table.file_uris()) == 4
@@ -35,4 +32,3 @@ def test_compaction_leaves_one_file_per_month_and_the_same_rows(
     assert months == {"1995-01", "1995-02"}
     after = read_table(lake_dir, "silver", "orders").sort("o_orderkey")
     assert after.equals(before)
-    assert isinstance(after, pl.DataFrame)

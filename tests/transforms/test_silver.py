@@ -11,14 +11,14 @@ from data_platform.contracts import lineage as lin
 from data_platform.landing.formats import read_landed_file
 from data_platform.landing.layout import LandedFile
 from data_platform.transforms.silver import SilverResult, refine
+from tests.conftest import tbl_order
 
 ORDERS = entity_named("orders")
 DAY = dt.date(1995, 1, 1)
-ORDER = "{key}|7|O|{price}|{day}|1-URGENT|Clerk#1|0|comment|"
 
 
 def order(key: object = 1, price: object = "100.00", day: dt.date = DAY, **change: str) -> str:
-    line = ORDER.format(key=key, price=price, day=day.isoformat())
+    line = tbl_order(key, day, price=str(price))
     if change:
         line += f"{change.get('op', '')}|{change.get('at', '')}|"
     return line
