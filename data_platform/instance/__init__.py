@@ -1,1 +1,1 @@
-"""Dagster instance storage for the local profile (production runs Dagster on PostgreSQL)."""
+"""Dagster instance storage for the local profile (SQLite under $DAGSTER_HOME)."""
