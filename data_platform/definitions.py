@@ -9,6 +9,7 @@ from data_platform.assets.bronze import bronze_asset
 from data_platform.assets.gold import gold_assets
 from data_platform.assets.partitions import daily_partitions
 from data_platform.assets.silver import silver_assets
+from data_platform.automation import policy
 from data_platform.checks.gold import revenue_check
 from data_platform.checks.silver_relations import relation_checks
 from data_platform.contracts import ENTITIES
@@ -24,6 +25,16 @@ def build_definitions() -> dg.Definitions:
         *gold_assets(partitions),
     ]
     daily = [entity.name for entity in ENTITIES if entity.partitioned]
+    automation = dg.AutomationConditionSensorDefinition(
+        "automation_sensor",
+        target=dg.AssetSelection.all(),
+        description="Requests silver and gold as their upstream partitions change.",
+        minimum_interval_seconds=int(settings.value(settings.AUTOMATION_INTERVAL)),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        # many partitions on one tick become one backfill (single-run), not a run per partition
+        emit_backfills=True,
+    )
+    landing = build_landing_sensor(partitions, int(settings.value(settings.SENSOR_INTERVAL)))
     return dg.Definitions(
         assets=assets,
         asset_checks=[*relation_checks(partitions, daily), revenue_check(partitions)],
@@ -32,9 +43,9 @@ def build_definitions() -> dg.Definitions:
         executor=dg.in_process_executor,
         jobs=[lake_maintenance_job],
         schedules=[lake_maintenance_schedule],
-        sensors=[build_landing_sensor(partitions)],
+        sensors=[landing, automation],
         resources=settings.resources(),
-    )
+    ).map_asset_specs(func=policy.apply)
 
 
 @dg.definitions

@@ -1,4 +1,5 @@
-"""React to files landing: every new or changed file gets its entity's partition rebuilt, once.
+"""React to files landing: every new or changed file gets its entity's bronze partition rebuilt,
+once. Silver and gold follow by declarative automation (`data_platform.automation`).
 
 The cursor remembers each landed file by path, size and modification time, not a high-water mark
 of times: a file moved or copied in with an old time is still new, and a rewritten file is
@@ -17,7 +18,7 @@ import zlib
 
 import dagster as dg
 
-from data_platform.assets.keys import lake_keys
+from data_platform.assets.keys import lake_key
 from data_platform.contracts import ENTITIES
 from data_platform.landing.layout import LandedFile
 from data_platform.resources.landing_zone import LandingZone
@@ -79,7 +80,7 @@ def plan(
         requests.append(
             dg.RunRequest(
                 run_key=_run_key(files),
-                asset_selection=[k for name in names for k in lake_keys(entities[name])],
+                asset_selection=[lake_key("bronze", entities[name]) for name in names],
                 tags={RANGE_START: low.isoformat(), RANGE_END: high.isoformat()},
             )
         )
@@ -89,20 +90,22 @@ def plan(
         requests.append(
             dg.RunRequest(
                 run_key=_run_key(dimensions),
-                asset_selection=[k for name in names for k in lake_keys(entities[name])],
+                asset_selection=[lake_key("bronze", entities[name]) for name in names],
             )
         )
     return requests, waiting, too_old
 
 
-def build_landing_sensor(partitions: dg.TimeWindowPartitionsDefinition) -> dg.SensorDefinition:
-    targets = [key for entity in ENTITIES for key in lake_keys(entity)]
+def build_landing_sensor(
+    partitions: dg.TimeWindowPartitionsDefinition, interval_seconds: int = 30
+) -> dg.SensorDefinition:
+    targets = [lake_key("bronze", entity) for entity in ENTITIES]
 
     @dg.sensor(
         name="landing_sensor",
-        description="Materializes bronze and silver for the partitions new landed files touch.",
+        description="Materializes bronze for the partitions that newly landed files touch.",
         asset_selection=dg.AssetSelection.assets(*targets),
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def landing_sensor(

@@ -1,0 +1,46 @@
+"""How silver and gold follow the layer before them (declarative automation).
+
+The landing sensor materializes bronze; everything downstream is requested by the automation
+sensor from these conditions. Two shapes, both evaluated for every partition, not only the latest
+(a correction landing in an old date's folder must flow on like today's files):
+
+- `follows_each_partition`: a partition is rebuilt when one of its upstream partitions changed,
+  once no upstream run is in progress and every blocking check upstream of it passed. A parent
+  requested on the same tick counts as a change, so silver and daily gold of one new day are
+  requested together and run in one run; the run stops before gold if silver's blocking check fails.
+- `follows_each_batch` (unpartitioned gold): refreshed once after a batch of upstream changes has
+  finished, not once per partition or per run: it waits while any upstream run is in progress.
+"""
+
+import dagster as dg
+
+AC = dg.AutomationCondition
+
+
+def _settled() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
+    """No upstream run in progress, none of its own, and no blocking check upstream stands failed.
+
+    A blocking check that has not run yet does not hold a partition back: a parent requested on
+    the same tick runs in the same run, and the run itself stops before the child if it fails.
+    Checks are recorded per run (a range run has no single partition to record them on), so a
+    failed blocking check holds back everything downstream of its asset until a run passes it.
+    """
+    failed = AC.any_deps_match(AC.any_checks_match(AC.check_failed(), blocking_only=True))
+    return (
+        ~AC.any_deps_in_progress()
+        & ~AC.in_progress()
+        & ~failed.with_label("any_deps_blocking_check_failed")
+    )
+
+
+def follows_each_partition() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
+    return (AC.any_deps_updated().since_last_handled() & _settled()).with_label(
+        "follows_each_partition"
+    )
+
+
+def follows_each_batch() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
+    # only after an update happened, not on the tick it is requested: this asset reads every
+    # partition upstream, so it waits for the batch's runs instead of racing them
+    updated = AC.any_deps_match(AC.newly_updated()).since_last_handled()
+    return (updated & _settled()).with_label("follows_each_batch")

@@ -1,0 +1,164 @@
+"""Silver and gold follow bronze by declarative automation, evaluated tick by tick on an instance.
+
+Events are reported to the instance as runless materializations and check evaluations: the
+conditions read only the instance's records, so the tests need no data and stay fast.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pytest
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+
+from data_platform.contracts import ENTITIES
+from data_platform.definitions import build_definitions
+
+DAILY_GOLD = dg.AssetKey(["gold", "daily_revenue_by_nation"])
+REPORTS = [dg.AssetKey(["gold", name]) for name in ("pricing_summary", "local_supplier_volume")]
+DAYS = ["1995-01-01", "1995-01-02", "1995-01-03"]
+
+
+def key(layer: str, entity: str) -> dg.AssetKey:
+    return dg.AssetKey([layer, entity])
+
+
+class Ticks:
+    """The automation sensor's evaluations, one `tick()` at a time, over one instance."""
+
+    def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
+        self.defs, self.instance = defs, instance
+        self.cursor: dg.AssetDaemonCursor | None = None
+
+    def tick(self) -> dict[str, object]:
+        """What this tick requests: asset → sorted partition keys, or True if unpartitioned."""
+        result = dg.evaluate_automation_conditions(
+            defs=self.defs, instance=self.instance, cursor=self.cursor
+        )
+        self.cursor = result.cursor
+        requested: dict[str, object] = {}
+        for evaluated in result.results:
+            subset = evaluated.true_subset
+            if subset.size and isinstance(evaluated.key, dg.AssetKey):
+                value = subset.get_internal_value()
+                partitioned = not isinstance(value, bool)
+                keys = sorted(subset.expensively_compute_partition_keys()) if partitioned else True
+                requested[evaluated.key.to_user_string()] = keys
+        return requested
+
+    def materialized(self, asset: dg.AssetKey, *partitions: str) -> None:
+        for partition in partitions or (None,):
+            self.instance.report_runless_asset_event(
+                dg.AssetMaterialization(asset_key=asset, partition=partition)
+            )
+
+    def check(self, asset: dg.AssetKey, name: str, *, passed: bool) -> None:
+        """A blocking check's result on the asset's latest materialization, as its run records it
+        (checks are per run, not per partition: a range run has no single partition)."""
+        latest = self.instance.fetch_materializations(asset, limit=1).records[0]
+        target = AssetCheckEvaluationTargetMaterializationData(
+            storage_id=latest.storage_id, run_id=latest.run_id, timestamp=latest.timestamp
+        )
+        self.instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=asset,
+                check_name=name,
+                passed=passed,
+                blocking=True,
+                target_materialization_data=target,
+            )
+        )
+
+    def run_everything(self, days: list[str]) -> None:
+        """Every layer built for `days` (what the first load leaves), and the ticks settled."""
+        for entity in ENTITIES:
+            partitions = days if entity.partitioned else []
+            for layer in ("bronze", "silver", "quarantine"):
+                self.materialized(key(layer, entity.name), *partitions)
+        self.materialized(DAILY_GOLD, *days)
+        for report in REPORTS:
+            self.materialized(report)
+        self.materialized(dg.AssetKey(["gold", "customer_lifetime_value"]))
+        for _ in range(3):
+            self.tick()
+
+
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    return build_definitions()
+
+
+@pytest.fixture
+def ticks(defs: dg.Definitions) -> Iterator[Ticks]:
+    with dg.instance_for_test() as instance:
+        ticks = Ticks(defs, instance)
+        ticks.tick()
+        ticks.run_everything(DAYS)
+        assert ticks.tick() == {}
+        yield ticks
+
+
+def test_a_new_day_in_bronze_flows_to_silver_and_its_gold_day_on_one_tick(ticks: Ticks) -> None:
+    ticks.materialized(key("bronze", "orders"), "1995-01-04")
+    ticks.materialized(key("bronze", "lineitem"), "1995-01-04")
+
+    assert ticks.tick() == {
+        "silver/orders": ["1995-01-04"],
+        "quarantine/orders": ["1995-01-04"],
+        "silver/lineitem": ["1995-01-04"],
+        "quarantine/lineitem": ["1995-01-04"],
+        # requested with its parents: one run builds the day end to end
+        "gold/daily_revenue_by_nation": ["1995-01-04"],
+    }
+    assert ticks.tick() == {}, "requested once, not again while nothing changed"
+
+
+def test_a_correction_in_an_old_date_flows_on_like_a_new_day(ticks: Ticks) -> None:
+    ticks.materialized(key("bronze", "orders"), "1995-01-02")
+
+    assert ticks.tick() == {
+        "silver/orders": ["1995-01-02"],
+        "quarantine/orders": ["1995-01-02"],
+        "gold/daily_revenue_by_nation": ["1995-01-02"],
+    }
+
+
+def test_unpartitioned_gold_refreshes_once_after_a_batch_not_per_partition(ticks: Ticks) -> None:
+    ticks.materialized(key("silver", "orders"), *DAYS)
+    ticks.materialized(key("silver", "lineitem"), *DAYS)
+
+    refreshed = ticks.tick()
+    assert {name: refreshed[name] for name in refreshed if "daily" not in name} == {
+        "gold/pricing_summary": True,
+        "gold/local_supplier_volume": True,
+        "gold/customer_lifetime_value": True,
+    }
+    assert ticks.tick() == {}
+
+
+def test_a_failed_blocking_check_holds_back_what_is_downstream_until_it_passes(
+    ticks: Ticks,
+) -> None:
+    silver_orders = key("silver", "orders")
+    ticks.materialized(silver_orders, "1995-01-02")
+    ticks.check(silver_orders, "primary_key_unique", passed=False)
+
+    assert ticks.tick() == {}, "neither the day's gold nor the reports are built on it"
+    assert ticks.tick() == {}
+
+    # fixed: silver rebuilt for the day, its check passes, and the day and the reports go on
+    ticks.materialized(silver_orders, "1995-01-02")
+    ticks.check(silver_orders, "primary_key_unique", passed=True)
+    assert ticks.tick() == {
+        "gold/daily_revenue_by_nation": ["1995-01-02"],
+        "gold/customer_lifetime_value": True,
+        "gold/local_supplier_volume": True,
+    }
+
+
+def test_bronze_is_left_to_the_landing_sensor(ticks: Ticks) -> None:
+    ticks.materialized(key("bronze", "nation"))
+    requested = ticks.tick()
+    assert not any(name.startswith("bronze/") for name in requested)
+    assert requested["silver/nation"] is True
