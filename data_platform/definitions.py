@@ -14,6 +14,7 @@ from data_platform.checks.gold import revenue_check
 from data_platform.checks.silver_relations import relation_checks
 from data_platform.contracts import ENTITIES
 from data_platform.jobs.lake_maintenance import lake_maintenance_job, lake_maintenance_schedule
+from data_platform.sensors.alert_sensor import build_alert_sensor
 from data_platform.sensors.landing_sensor import build_landing_sensor
 
 
@@ -43,7 +44,11 @@ def build_definitions() -> dg.Definitions:
         executor=dg.in_process_executor,
         jobs=[lake_maintenance_job],
         schedules=[lake_maintenance_schedule],
-        sensors=[landing, automation],
+        sensors=[
+            landing,
+            automation,
+            build_alert_sensor(int(settings.value(settings.ALERT_INTERVAL))),
+        ],
         resources=settings.resources(),
     ).map_asset_specs(func=policy.apply)
 

@@ -21,6 +21,7 @@ from data_platform.assets.partitions import TPCH_FIRST_ORDER_DATE
 from data_platform.resources.lake import Lake
 from data_platform.resources.lake_io_manager import LakeIOManager
 from data_platform.resources.landing_zone import LandingZone
+from data_platform.resources.slack import SLACK_API, SlackAlerts
 from data_platform.resources.warehouse import Warehouse
 
 LANDING_DIR = "PLATFORM_LANDING_DIR"
@@ -29,6 +30,12 @@ WAREHOUSE_PATH = "PLATFORM_WAREHOUSE_PATH"
 PARTITIONS_START = "PLATFORM_PARTITIONS_START"
 SENSOR_INTERVAL = "PLATFORM_SENSOR_INTERVAL_SECONDS"
 AUTOMATION_INTERVAL = "PLATFORM_AUTOMATION_INTERVAL_SECONDS"
+ALERT_INTERVAL = "PLATFORM_ALERT_INTERVAL_SECONDS"
+SLACK_TOKEN = "SLACK_BOT_TOKEN"
+SLACK_CHANNEL = "SLACK_CHANNEL"
+SLACK_API_BASE_URL = "SLACK_API_BASE_URL"
+UI_URL = "PLATFORM_UI_URL"
+ALERT_ON_WARN = "PLATFORM_ALERT_ON_WARN"
 
 LOCAL_DEFAULTS = {
     LANDING_DIR: "data/landing",
@@ -38,6 +45,14 @@ LOCAL_DEFAULTS = {
     # how often the landing sensor lists the landing zone, and the automation sensor evaluates
     SENSOR_INTERVAL: "30",
     AUTOMATION_INTERVAL: "30",
+    ALERT_INTERVAL: "15",
+    # Slack alerts are off until a bot token and a channel (its ID, e.g. C0123ABCD) are set
+    SLACK_TOKEN: "",
+    SLACK_CHANNEL: "",
+    SLACK_API_BASE_URL: SLACK_API,
+    # where alert links point: the Dagster UI as its users reach it
+    UI_URL: "http://127.0.0.1:3000",
+    ALERT_ON_WARN: "false",
 }
 
 S3_VARIABLES = {
@@ -91,12 +106,23 @@ def warehouse() -> Warehouse:
     return Warehouse(path=setting(WAREHOUSE_PATH), lake_dir=setting(LAKE_DIR))
 
 
+def slack() -> SlackAlerts:
+    return SlackAlerts(
+        token=setting(SLACK_TOKEN),
+        channel=setting(SLACK_CHANNEL),
+        api_base_url=setting(SLACK_API_BASE_URL),
+        ui_url=setting(UI_URL),
+        alert_on_warn=value(ALERT_ON_WARN).lower() in ("1", "true", "yes"),
+    )
+
+
 def resources() -> dict[str, object]:
     return {
         "landing_zone": landing_zone(),
         "lake_io_manager": lake_io_manager(),
         "lake": lake(),
         "warehouse": warehouse(),
+        "slack": slack(),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),

@@ -7,7 +7,7 @@ freshness daemon evaluates the policies; Slack hears of a FAIL and of the recove
 
 Windows are durations like `90s`, `45m`, `26h`, `8d`, set per environment. Setting
 `PLATFORM_FRESHNESS_DEADLINE_CRON` (e.g. `0 9 * * *`) switches the daily assets to a deadline
-policy instead: materialized within the fail window before each cron tick.
+policy instead: materialized within `PLATFORM_FRESHNESS_DEADLINE_WINDOW` (24h) before each tick.
 """
 
 import datetime as dt
@@ -20,9 +20,16 @@ FAIL_AFTER = "PLATFORM_FRESHNESS_FAIL_AFTER"
 WARN_AFTER = "PLATFORM_FRESHNESS_WARN_AFTER"
 DIMENSIONS_FAIL_AFTER = "PLATFORM_FRESHNESS_DIMENSIONS_FAIL_AFTER"
 DEADLINE_CRON = "PLATFORM_FRESHNESS_DEADLINE_CRON"
+DEADLINE_WINDOW = "PLATFORM_FRESHNESS_DEADLINE_WINDOW"
 TIMEZONE = "PLATFORM_FRESHNESS_TIMEZONE"
 
-DEFAULTS = {FAIL_AFTER: "26h", WARN_AFTER: "", DIMENSIONS_FAIL_AFTER: "8d", TIMEZONE: "UTC"}
+DEFAULTS = {
+    FAIL_AFTER: "26h",
+    WARN_AFTER: "",
+    DIMENSIONS_FAIL_AFTER: "8d",
+    DEADLINE_WINDOW: "24h",
+    TIMEZONE: "UTC",
+}
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -40,11 +47,13 @@ def _setting(name: str) -> str:
 
 def daily_policy() -> dg.FreshnessPolicy:
     """For assets the daily drops feed: silver orders and lineitem, every gold mart."""
-    fail = duration(_setting(FAIL_AFTER))
     if cron := _setting(DEADLINE_CRON):
         return dg.FreshnessPolicy.cron(
-            deadline_cron=cron, lower_bound_delta=fail, timezone=_setting(TIMEZONE)
+            deadline_cron=cron,
+            lower_bound_delta=duration(_setting(DEADLINE_WINDOW)),
+            timezone=_setting(TIMEZONE),
         )
+    fail = duration(_setting(FAIL_AFTER))
     warn = duration(w) if (w := _setting(WARN_AFTER)) else None
     if warn is not None and warn >= fail:
         raise ValueError(f"{WARN_AFTER} ({warn}) must be shorter than {FAIL_AFTER} ({fail})")

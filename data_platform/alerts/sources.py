@@ -1,0 +1,249 @@
+"""Where alerts come from: the instance's own records, read from a mark onwards.
+
+Each source reads only what is new since its mark and returns the advanced mark, so an event is
+found once. Marks start at the present when alerting is first switched on: history is not paged.
+
+- Run failures: the run-status-change index (`fetch_run_status_changes`), by storage id.
+- Check failures: the asset-check executions table. Its ids are global, unlike the per-run event
+  shards of the SQLite event log that a plain event cursor cannot cross; one summary query per tick
+  finds the checks with a newer execution, and only those are read.
+- Freshness: the latest freshness state of each asset with a policy; an alert on entering FAIL,
+  another on leaving it.
+- Sensors: the latest tick of each sensor; one alert when a sensor starts failing, not one per tick.
+"""
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+import dagster as dg
+from dagster._core.definitions.freshness import FreshnessState
+from dagster._core.event_api import RunStatusChangeRecordsFilter
+from dagster._core.scheduler.instigation import InstigatorType, TickStatus
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster_shared.error import SerializableErrorInfo
+
+from data_platform.alerts.alert import Alert, first_line
+
+PAGE = 100
+
+
+@dataclasses.dataclass
+class Marks:
+    """How far each source has been read (persisted with the outbox)."""
+
+    runs: int = 0
+    checks: int = 0
+    freshness: dict[str, str] = dataclasses.field(default_factory=dict)
+    failing_sensors: list[str] = dataclasses.field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Marks":
+        return cls(**data)
+
+    @classmethod
+    def present(cls, instance: dg.DagsterInstance, repository: dg.RepositoryDefinition) -> "Marks":
+        """Marks at the present moment: nothing that already happened is alerted."""
+        storage = instance.event_log_storage
+        summaries = storage.get_asset_check_summary_records(
+            list(repository.asset_graph.asset_check_keys)
+        )
+        check_ids = [
+            s.last_check_execution_record.id
+            for s in summaries.values()
+            if s.last_check_execution_record
+        ]
+        marks = cls(runs=storage.get_maximum_record_id() or 0, checks=max(check_ids, default=0))
+        freshness_changes(instance, repository, marks)
+        sensor_failures(instance, marks)
+        return marks
+
+
+def run_failures(instance: dg.DagsterInstance, marks: Marks) -> list[Alert]:
+    alerts = []
+    while True:
+        page = instance.fetch_run_status_changes(
+            RunStatusChangeRecordsFilter(
+                event_type=dg.DagsterEventType.RUN_FAILURE, after_storage_id=marks.runs
+            ),
+            limit=PAGE,
+            ascending=True,
+        )
+        for record in page.records:
+            marks.runs = max(marks.runs, record.storage_id)
+            alerts.append(_run_alert(instance, record.event_log_entry))
+        if not page.has_more:
+            return alerts
+
+
+def _run_alert(instance: dg.DagsterInstance, entry: dg.EventLogEntry) -> Alert:
+    run = instance.get_run_by_id(entry.run_id)
+    steps = instance.all_logs(entry.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    errors = [
+        f"{step.step_key}: {_root_cause(step.dagster_event.step_failure_data.error)}"
+        for step in steps
+        if step.dagster_event and step.dagster_event.step_failure_data.error
+    ]
+    reason = errors[0] if errors else first_line(entry.message) or "the run failed"
+    subject = run.job_name if run else entry.run_id
+    if run and run.asset_selection:
+        names = sorted(key.to_user_string() for key in run.asset_selection)
+        subject = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
+    if run and (start := run.tags.get("dagster/asset_partition_range_start")):
+        subject += f" [{start}…{run.tags.get('dagster/asset_partition_range_end')}]"
+    elif run and (partition := run.tags.get("dagster/partition")):
+        subject += f" [{partition}]"
+    return Alert(
+        id=f"run:{entry.run_id}",
+        kind="run_failed",
+        subject=subject,
+        reason=reason,
+        path=f"/runs/{entry.run_id}",
+    )
+
+
+def _root_cause(error: SerializableErrorInfo) -> str:
+    """The innermost error's first line: the user's exception, not Dagster's wrapper."""
+    while error.cause is not None:
+        error = error.cause
+    return first_line(error.message)
+
+
+def check_failures(
+    instance: dg.DagsterInstance,
+    repository: dg.RepositoryDefinition,
+    marks: Marks,
+    severities: Iterable[dg.AssetCheckSeverity] = (dg.AssetCheckSeverity.ERROR,),
+) -> list[Alert]:
+    storage = instance.event_log_storage
+    wanted = set(severities)
+    summaries = storage.get_asset_check_summary_records(
+        list(repository.asset_graph.asset_check_keys)
+    )
+    newer = [
+        key
+        for key, summary in summaries.items()
+        if summary.last_check_execution_record
+        and summary.last_check_execution_record.id > marks.checks
+    ]
+    alerts, highest = [], marks.checks
+    for key in newer:
+        for record in storage.get_asset_check_execution_history(key, limit=PAGE):
+            if record.id <= marks.checks:
+                break
+            highest = max(highest, record.id)
+            evaluation = record.evaluation
+            if (
+                record.status == AssetCheckExecutionRecordStatus.FAILED
+                and evaluation is not None
+                and evaluation.severity in wanted
+            ):
+                alerts.append(_check_alert(key, record.id, record.run_id, evaluation))
+    marks.checks = highest
+    return sorted(alerts, key=lambda a: a.id)
+
+
+def _check_alert(
+    key: dg.AssetCheckKey, record_id: int, run_id: str, evaluation: dg.AssetCheckEvaluation
+) -> Alert:
+    figures = [
+        f"{name} {value.value:g}" if isinstance(value.value, float) else f"{name} {value.value}"
+        for name, value in evaluation.metadata.items()
+        if isinstance(value.value, int | float) and not isinstance(value.value, bool)
+    ]
+    reason = evaluation.description or f"{key.name} did not hold"
+    if figures:
+        reason += ": " + ", ".join(figures[:5])
+    severity = evaluation.severity.value
+    return Alert(
+        id=f"check:{record_id}",
+        kind="check_failed",
+        subject=f"{key.asset_key.to_user_string()} · {key.name} ({severity})",
+        reason=reason + (f" (run {run_id[:8]})" if run_id else ""),
+        path=f"{_asset_path(key.asset_key)}?view=checks",
+    )
+
+
+def _asset_path(key: dg.AssetKey) -> str:
+    return "/assets/" + "/".join(quote(part) for part in key.path)
+
+
+def freshness_changes(
+    instance: dg.DagsterInstance, repository: dg.RepositoryDefinition, marks: Marks
+) -> list[Alert]:
+    graph = repository.asset_graph
+    policies = {
+        node.key: node.freshness_policy for node in graph.asset_nodes if node.freshness_policy
+    }
+    records = instance.event_log_storage.get_freshness_state_records(list(policies))
+    alerts = []
+    for key, record in sorted(records.items(), key=lambda item: item[0].to_user_string()):
+        name, state = key.to_user_string(), record.freshness_state
+        before = marks.freshness.get(name)
+        marks.freshness[name] = state.value
+        if before is None:
+            continue
+        stamp = f"{key.to_user_string()}:{record.updated_at.timestamp():.0f}"
+        if state == FreshnessState.FAIL and before != FreshnessState.FAIL.value:
+            alerts.append(
+                Alert(
+                    id=f"freshness:{stamp}",
+                    kind="freshness_failed",
+                    subject=name,
+                    reason=_staleness(instance, key, policies[key]),
+                    path=_asset_path(key),
+                )
+            )
+        elif before == FreshnessState.FAIL.value and state == FreshnessState.PASS:
+            alerts.append(
+                Alert(
+                    id=f"freshness:{stamp}",
+                    kind="freshness_recovered",
+                    subject=name,
+                    reason="materialized again within its freshness window",
+                    path=_asset_path(key),
+                )
+            )
+    return alerts
+
+
+def _staleness(instance: dg.DagsterInstance, key: dg.AssetKey, policy: object) -> str:
+    window = getattr(policy, "fail_window", None)
+    expected = f"expected within {window.to_timedelta()}" if window else "missed its deadline"
+    latest = instance.get_latest_materialization_event(key)
+    if latest is None:
+        return f"never materialized ({expected})"
+    at = dt.datetime.fromtimestamp(latest.timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"last materialized {at}, {expected}"
+
+
+def sensor_failures(instance: dg.DagsterInstance, marks: Marks) -> list[Alert]:
+    failing, alerts = set(marks.failing_sensors), []
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+        if not ticks:
+            continue
+        tick, sensor = ticks[0], state.instigator_name
+        if tick.status != TickStatus.FAILURE:
+            failing.discard(state.selector_id)
+            continue
+        if state.selector_id in failing:
+            continue
+        failing.add(state.selector_id)
+        location = state.origin.repository_origin.code_location_origin.location_name
+        alerts.append(
+            Alert(
+                id=f"sensor:{tick.tick_id}",
+                kind="sensor_failed",
+                subject=sensor,
+                reason=first_line(tick.error.message if tick.error else None) or "tick failed",
+                path=f"/locations/{quote(location)}/sensors/{quote(sensor)}",
+            )
+        )
+    marks.failing_sensors = sorted(failing)
+    return alerts
