@@ -51,7 +51,7 @@ def run_platform(
     env = {
         **os.environ,
         "DAGSTER_HOME": str(target / "dagster_home"),
-        "DAGSTER_EVENT_BATCH_SIZE": os.environ.get("DAGSTER_EVENT_BATCH_SIZE", "1000"),
+        "DAGSTER_EVENT_BATCH_SIZE": os.environ.get("DAGSTER_EVENT_BATCH_SIZE", "100000"),
         "PLATFORM_LANDING_DIR": str(landing),
         "PLATFORM_LAKE_DIR": str(target / "lake"),
         "PLATFORM_WAREHOUSE_PATH": str(target / "warehouse.duckdb"),

@@ -18,29 +18,42 @@ AC = dg.AutomationCondition
 
 
 def _settled() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
-    """No upstream run in progress, none of its own, and no blocking check upstream stands failed.
+    """Nothing upstream is still being built, nor this asset, and no blocking check upstream
+    stands failed.
+
+    Upstream means parents and grandparents: gold waits while bronze is still loading a range, so
+    a first load's silver tables finish before gold is built once over all of them.
 
     A blocking check that has not run yet does not hold a partition back: a parent requested on
     the same tick runs in the same run, and the run itself stops before the child if it fails.
     Checks are recorded per run (a range run has no single partition to record them on), so a
     failed blocking check holds back everything downstream of its asset until a run passes it.
     """
+    busy = AC.any_deps_in_progress() | AC.any_deps_match(AC.any_deps_in_progress())
     failed = AC.any_deps_match(AC.any_checks_match(AC.check_failed(), blocking_only=True))
     return (
-        ~AC.any_deps_in_progress()
+        ~busy.with_label("upstream_in_progress")
         & ~AC.in_progress()
         & ~failed.with_label("any_deps_blocking_check_failed")
     )
 
 
+def _inputs_exist() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
+    """Every input of the partition exists or is requested on this tick: a day's gold waits for
+    both its orders and its lineitem, and days without data (every date up to today is a
+    partition) are never built because a dimension changed."""
+    return AC.all_deps_match(~AC.missing() | AC.will_be_requested()).with_label("inputs_exist")
+
+
 def follows_each_partition() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
-    return (AC.any_deps_updated().since_last_handled() & _settled()).with_label(
+    return (AC.any_deps_updated().since_last_handled() & _inputs_exist() & _settled()).with_label(
         "follows_each_partition"
     )
 
 
 def follows_each_batch() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
     # only after an update happened, not on the tick it is requested: this asset reads every
-    # partition upstream, so it waits for the batch's runs instead of racing them
+    # partition upstream, so it waits for the batch's runs instead of racing them; and only once
+    # every table it reads exists
     updated = AC.any_deps_match(AC.newly_updated()).since_last_handled()
-    return (updated & _settled()).with_label("follows_each_batch")
+    return (updated & _inputs_exist() & _settled()).with_label("follows_each_batch")

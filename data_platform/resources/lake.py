@@ -23,6 +23,9 @@ class Lake(dg.ConfigurableResource):  # type: ignore[type-arg]
     def scan(self, key: dg.AssetKey) -> pl.LazyFrame:
         return pl.scan_delta(self.table_uri(key), storage_options=self.storage_options or None)
 
+    def exists(self, key: dg.AssetKey) -> bool:
+        return DeltaTable.is_deltatable(self.table_uri(key), storage_options=self.storage_options)
+
     def tables(self, keys: list[dg.AssetKey]) -> Iterator[tuple[dg.AssetKey, DeltaTable]]:
         """The Delta tables of `keys` that exist (a never-materialized asset has none)."""
         for key in keys:

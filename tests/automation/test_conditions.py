@@ -162,3 +162,23 @@ def test_bronze_is_left_to_the_landing_sensor(ticks: Ticks) -> None:
     requested = ticks.tick()
     assert not any(name.startswith("bronze/") for name in requested)
     assert requested["silver/nation"] is True
+
+
+def test_reports_wait_until_every_table_they_read_exists(defs: dg.Definitions) -> None:
+    with dg.instance_for_test() as instance:
+        ticks = Ticks(defs, instance)
+        ticks.tick()
+        ticks.materialized(key("silver", "lineitem"), *DAYS)
+        ticks.materialized(key("silver", "orders"), *DAYS)
+        requested = ticks.tick()
+        # Q1 reads lineitem only; the others also need customer, nation, supplier, region
+        assert requested.get("gold/pricing_summary") is True
+        assert "gold/local_supplier_volume" not in requested
+        assert "gold/customer_lifetime_value" not in requested
+
+
+def test_a_dimension_change_rebuilds_the_days_with_data_not_every_date(ticks: Ticks) -> None:
+    ticks.materialized(key("silver", "nation"))
+    requested = ticks.tick()
+    assert requested["gold/daily_revenue_by_nation"] == DAYS
+    assert requested["gold/local_supplier_volume"] is True

@@ -39,6 +39,26 @@ def test_lineitem_of_an_unknown_order_warns_and_stays_in_silver(
     assert evaluations[("orders", "customer_exists")].passed
 
 
+def test_a_parent_not_built_yet_is_a_warning_not_a_failed_run(
+    platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
+) -> None:
+    landing.drop("lineitem/1995-01-01/l.tbl", tbl_line(1, "1995-01-01") + "\n")
+    lineitem = layer_assets(platform_assets, "lineitem")
+    checks = list(build_definitions().asset_checks or [])
+    result = dg.materialize(
+        [*lineitem, *checks],
+        resources=resources,
+        partition_key="1995-01-01",
+        selection=dg.AssetSelection.assets(*[k for a in lineitem for k in a.keys]),
+    )
+    assert result.success, "a first load builds orders and lineitem in separate runs"
+    (evaluation,) = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "orders_exists"
+    ]
+    assert (evaluation.passed, evaluation.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert evaluation.description == "silver/orders is not built yet: not checked"
+
+
 def test_a_collapsed_day_is_an_anomaly_and_normal_variation_is_not() -> None:
     first = dt.date(1995, 1, 1)
     history = [(first + dt.timedelta(days=d), 100 + d % 7) for d in range(28)]

@@ -1,0 +1,319 @@
+"""The platform as a user runs it: `dagster dev` with its daemon, files landing, gold updating by
+itself, and Slack (a fake Web API on 127.0.0.1) hearing of each failure exactly once.
+
+One platform serves the whole module, and its tests build on one another in order: the first
+load, a new day, a correction, a failed check, a failed run across a Slack outage and a daemon
+restart, stale dimensions and their recovery. Timings are printed and kept in `timings`.
+"""
+
+import contextlib
+import datetime as dt
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from data_platform.alerts.outbox import KEY as OUTBOX_KEY
+from data_platform.simulate.__main__ import main as simulate
+from data_platform.simulate.oracle import expected, mismatches
+from tests.conftest import tbl_line, tbl_order
+from tests.e2e.platform_process import DagsterDev, until
+from tests.fake_slack import FakeSlack
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("daemon")]
+
+DAILY_GOLD = dg.AssetKey(["gold", "daily_revenue_by_nation"])
+REPORTS = [
+    dg.AssetKey(["gold", name])
+    for name in ("pricing_summary", "local_supplier_volume", "customer_lifetime_value")
+]
+DIMENSIONS = ("region", "nation", "part", "supplier", "partsupp", "customer")
+ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+timings: dict[str, float] = {}
+
+
+class Platform:
+    def __init__(self, root: Path, slack: FakeSlack) -> None:
+        self.root, self.slack = root, slack
+        self.landing, self.warehouse = root / "landing", root / "warehouse.duckdb"
+        self.landing.mkdir()
+        self.dev = DagsterDev(
+            root / "dagster_home",
+            {
+                "PLATFORM_LANDING_DIR": str(self.landing),
+                "PLATFORM_LAKE_DIR": str(root / "lake"),
+                "PLATFORM_WAREHOUSE_PATH": str(self.warehouse),
+                "DAGSTER_EVENT_BATCH_SIZE": "100000",
+                "PLATFORM_SENSOR_INTERVAL_SECONDS": "2",
+                "PLATFORM_AUTOMATION_INTERVAL_SECONDS": "2",
+                "PLATFORM_ALERT_INTERVAL_SECONDS": "2",
+                "FRESHNESS_DAEMON_INTERVAL_SECONDS": "3",
+                # dimensions go stale quickly here; the daily-fed assets stay fresh
+                "PLATFORM_FRESHNESS_DIMENSIONS_FAIL_AFTER": "75s",
+                "PLATFORM_FRESHNESS_FAIL_AFTER": "2h",
+                "SLACK_BOT_TOKEN": "xoxb-e2e",
+                "SLACK_CHANNEL": "C0ALERTS",
+                "SLACK_API_BASE_URL": slack.base_url,
+                "PLATFORM_UI_URL": "http://dagster.example.com",
+            },
+        )
+
+    def instance(self) -> dg.DagsterInstance:
+        return self.dev.instance()
+
+    def drop(self, relative: str, content: str) -> None:
+        """Land one file atomically, as the simulator does (hidden name, then rename)."""
+        path = self.landing / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        hidden = path.parent / f".{path.name}.part"
+        hidden.write_text(content)
+        hidden.rename(path)
+
+    def idle(self) -> bool:
+        instance = self.instance()
+        runs = instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE), limit=1)
+        backfills = [b for b in instance.get_backfills(limit=20) if b.status.value == "REQUESTED"]
+        return not runs and not backfills
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A copy of the warehouse: a reader holding the file itself would lock dbt out."""
+        copy = self.root / "warehouse-copy.duckdb"
+        shutil.copy(self.warehouse, copy)
+        with duckdb.connect(str(copy), read_only=True) as connection:
+            yield connection
+
+    def gold(self, sql: str) -> list[tuple[object, ...]]:
+        with self.reading() as connection:
+            return connection.sql(sql).fetchall()
+
+    def gold_day(self, day: str) -> list[tuple[object, ...]]:
+        return self.gold(
+            "select nation, order_count, revenue from gold.daily_revenue_by_nation "
+            f"where order_date = '{day}' order by nation"
+        )
+
+    def materialized_after(self, key: dg.AssetKey, since: float, partition: str | None) -> float:
+        records = (
+            self.instance()
+            .fetch_materializations(
+                dg.AssetRecordsFilter(
+                    asset_key=key,
+                    asset_partitions=[partition] if partition else None,
+                    after_timestamp=since,
+                ),
+                limit=1,
+            )
+            .records
+        )
+        return records[0].timestamp if records else 0.0
+
+    def outbox(self) -> dict[str, object]:
+        raw = self.instance().run_storage.get_cursor_values({OUTBOX_KEY}).get(OUTBOX_KEY)
+        return json.loads(raw) if raw else {}
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    slack = FakeSlack().start()
+    platform = Platform(tmp_path_factory.mktemp("platform"), slack)
+    platform.dev.start()
+    try:
+        until(platform.outbox, timeout=120, why="the alert sensor's first tick")
+        yield platform
+    finally:
+        platform.dev.stop()
+        slack.stop()
+        print("\ndaemon timings (s):", json.dumps(timings))
+
+
+@pytest.fixture(scope="module")
+def oracle() -> dict[str, tuple[list[str], list[tuple[str, ...]]]]:
+    return expected(0.01)
+
+
+def customer_nation(platform: Platform, customer: int) -> str:
+    rows = platform.gold(
+        f"select nation from gold.customer_lifetime_value where c_custkey = {customer}"
+    )
+    return str(rows[0][0])
+
+
+def test_the_whole_history_landed_at_once_reaches_correct_gold_in_a_few_runs(
+    platform: Platform, oracle: dict[str, tuple[list[str], list[tuple[str, ...]]]]
+) -> None:
+    staging = platform.root / "staging"
+    assert simulate(["--sf", "0.01", "--out", str(staging), "--formats", "tbl,csv,parquet"]) == 0
+    landed = time.time()
+    for entity in staging.iterdir():
+        entity.rename(platform.landing / entity.name)
+
+    def correct() -> bool:
+        if not platform.idle() or not all(
+            platform.materialized_after(k, landed, None) for k in REPORTS
+        ):
+            return False
+        with platform.reading() as connection:
+            return mismatches(connection, oracle) == []
+
+    until(correct, timeout=600, every=3, why="gold equal to the TPC-H oracle")
+    timings["first_load"] = time.time() - landed
+    runs = platform.instance().get_runs(
+        filters=dg.RunsFilter(created_after=dt.datetime.fromtimestamp(landed, dt.UTC))
+    )
+    timings["first_load_runs"] = len(runs)
+    assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+    assert len(runs) <= 12, "a few range runs, not a run per day"
+    assert timings["first_load"] < 360, "target: under 2 minutes on an idle machine"
+
+
+def land_day(platform: Platform, day: str, order: int, customer: int, price: str) -> None:
+    platform.drop(f"orders/{day}/late_{order}.tbl", tbl_order(order, day, customer=customer) + "\n")
+    platform.drop(
+        f"lineitem/{day}/late_{order}.tbl",
+        tbl_line(order, day, price=price, discount="0.05") + "\n",
+    )
+
+
+def test_one_new_day_reaches_gold_by_itself_in_seconds(platform: Platform) -> None:
+    nation = customer_nation(platform, 1)
+    landed = time.time()
+    land_day(platform, "1998-08-10", 900_001, customer=1, price="100.00")
+
+    done = until(
+        lambda: platform.materialized_after(DAILY_GOLD, landed, "1998-08-10"),
+        timeout=180,
+        why="gold for the new day",
+    )
+    timings["new_day"] = done - landed
+    assert platform.gold_day("1998-08-10") == [(nation, 1, Decimal("95.0000"))]
+    assert timings["new_day"] < 60, "target: under 20 s on an idle machine"
+
+
+def test_a_correction_in_an_old_dates_folder_updates_that_days_gold(platform: Platform) -> None:
+    nation = customer_nation(platform, 1)
+    before = {row[0]: row for row in platform.gold_day("1995-03-15")}
+    landed = time.time()
+    land_day(platform, "1995-03-15", 900_002, customer=1, price="200.00")
+
+    until(
+        lambda: platform.materialized_after(DAILY_GOLD, landed, "1995-03-15"),
+        timeout=180,
+        why="gold for the corrected day",
+    )
+    timings["old_date_correction"] = time.time() - landed
+    after = {row[0]: row for row in platform.gold_day("1995-03-15")}
+    count, revenue = before.get(nation, (nation, 0, Decimal(0)))[1:]
+    assert after[nation] == (nation, int(str(count)) + 1, Decimal(str(revenue)) + Decimal("190"))
+    assert {k: v for k, v in after.items() if k != nation} == {
+        k: v for k, v in before.items() if k != nation
+    }
+
+
+def messages(platform: Platform, kind: str) -> list[str]:
+    return [text for text in platform.slack.texts() if f"*{kind}*" in text]
+
+
+def test_a_failed_error_check_is_one_slack_message(platform: Platform) -> None:
+    platform.drop("orders/1998-08-12/broken.tbl", "not|a|valid|order\n" * 20)
+
+    until(lambda: messages(platform, "Check failed"), timeout=180, why="a check alert")
+    time.sleep(6)  # a few more alert ticks: nothing more may arrive
+    (alert,) = messages(platform, "Check failed")
+    assert "`silver/orders · quarantine_rate (ERROR)`" in alert
+    assert "rows_quarantined 20" in alert
+    assert "<http://dagster.example.com/assets/silver/orders?view=checks|" in alert
+
+
+def test_a_run_failing_while_slack_is_down_is_alerted_once_after_a_restart(
+    platform: Platform,
+) -> None:
+    platform.slack.stop()
+    # another writer holds the warehouse: the day's gold step cannot open it and the run fails
+    with duckdb.connect(str(platform.warehouse)):
+        land_day(platform, "1998-08-11", 900_003, customer=1, price="10.00")
+        failed = until(
+            lambda: platform.instance().get_runs(
+                filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]), limit=1
+            ),
+            timeout=180,
+            why="the run to fail",
+        )
+    run_id = failed[0].run_id
+    until(
+        lambda: any(p["alert"]["id"] == f"run:{run_id}" for p in platform.outbox()["pending"]),
+        timeout=60,
+        why="the run alert waiting in the outbox",
+    )
+    platform.dev.stop()
+    platform.slack.start()
+    platform.dev.start()
+
+    def run_alerts() -> list[str]:
+        return [t for t in messages(platform, "Run failed") if run_id in t]
+
+    until(run_alerts, timeout=120, why="the run alert")
+    time.sleep(6)
+    (alert,) = run_alerts()
+    assert f"http://dagster.example.com/runs/{run_id}" in alert
+    assert "gold/daily_revenue_by_nation" in alert
+    assert platform.slack.alert_ids().count(f"run:{run_id}") == 1
+
+
+def test_stale_dimensions_alert_once_each_and_recover_once(platform: Platform) -> None:
+    silver = [f"silver/{name}" for name in DIMENSIONS]
+    until(
+        lambda: (
+            {s for s in silver if any(f"`{s}`" in t for t in messages(platform, "Stale data"))}
+            == set(silver)
+        ),
+        timeout=240,
+        every=3,
+        why="a stale-data alert for every dimension",
+    )
+    customer = (platform.landing / "customer").glob("*/*")
+    platform.drop("customer/1998-08-13/customer_again.tbl", next(iter(customer)).read_text())
+
+    until(
+        lambda: any("`silver/customer`" in t for t in messages(platform, "Fresh again")),
+        timeout=180,
+        why="the recovery alert",
+    )
+    time.sleep(6)
+    for name in silver:
+        stale = [t for t in messages(platform, "Stale data") if f"`{name}`" in t]
+        assert len(stale) == transitions(platform, name, to_fail=True), name
+    recovered = [t for t in messages(platform, "Fresh again") if "`silver/customer`" in t]
+    assert len(recovered) == transitions(platform, "silver/customer", to_fail=False) == 1
+    assert len(platform.slack.alert_ids()) == len(set(platform.slack.alert_ids()))
+
+
+def transitions(platform: Platform, asset: str, *, to_fail: bool) -> int:
+    """How many times the daemon recorded `asset` turning FAIL (or leaving FAIL for PASS)."""
+    records = platform.instance().get_event_records(
+        dg.EventRecordsFilter(
+            event_type=dg.DagsterEventType.FRESHNESS_STATE_CHANGE,
+            asset_key=dg.AssetKey.from_user_string(asset),
+        ),
+        limit=1000,
+    )
+    count = 0
+    for record in records:
+        change = record.event_log_entry.dagster_event.event_specific_data  # type: ignore[union-attr]
+        before, after = change.previous_state.value, change.new_state.value
+        if to_fail and after == "FAIL" and before != "FAIL":
+            count += 1
+        if not to_fail and before == "FAIL" and after == "PASS":
+            count += 1
+    return count
