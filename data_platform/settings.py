@@ -63,23 +63,22 @@ def _s3_config() -> S3Config:
     return S3Config.model_validate(present)
 
 
-def _lake_storage() -> S3Config | LocalConfig:
-    return _s3_config() if _is_s3(LAKE_DIR) else LocalConfig()
+def _storage(name: str) -> S3Config | LocalConfig:
+    return _s3_config() if _is_s3(name) else LocalConfig()
 
 
 def lake_io_manager() -> LakeIOManager:
-    return LakeIOManager(root_uri=setting(LAKE_DIR), storage_options=_lake_storage())
+    return LakeIOManager(root_uri=setting(LAKE_DIR), storage_options=_storage(LAKE_DIR))
 
 
 def lake() -> Lake:
     """The same lake for maintenance, with the storage options delta-rs takes."""
-    options = {k: v for k, v in _lake_storage().str_dict().items() if k != "provider"}
+    options = {k: v for k, v in _storage(LAKE_DIR).str_dict().items() if k != "provider"}
     return Lake(root_uri=setting(LAKE_DIR), storage_options=options)
 
 
 def landing_zone() -> LandingZone:
-    # fsspec's S3 filesystem reads the same AWS_* variables (endpoint included) itself.
-    return LandingZone(url=setting(LANDING_DIR))
+    return LandingZone(url=setting(LANDING_DIR), storage_options=_storage(LANDING_DIR))
 
 
 def warehouse() -> Warehouse:
