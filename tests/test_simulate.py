@@ -1,14 +1,18 @@
 """The source-system simulator lands TPC-H in the landing contract."""
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from data_platform.contracts import ENTITIES
 from data_platform.landing.formats import read_landed_file
 from data_platform.resources.landing_zone import LandingZone
 from data_platform.simulate.__main__ import main
+from data_platform.simulate.landing_writer import LandingWriter
+from tests.conftest import tbl_frame
 
 
 def test_date_range_with_rotating_formats_and_gzip(tmp_path: Path) -> None:
@@ -76,3 +80,14 @@ def test_shift_to_today_moves_the_newest_order_to_today(tmp_path: Path) -> None:
         next((tmp_path / "orders" / folders[-1]).iterdir()), separator="|", has_header=False
     )
     assert landed[:, 4].unique().to_list() == [folders[-1]]
+
+
+def test_a_frame_landed_again_later_is_byte_for_byte_a_redelivery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = LandingWriter(str(tmp_path), compress=True)
+    frame = tbl_frame("region", "0|AFRICA|a|\n")
+    first = Path(writer.land("region", dt.date(1995, 1, 1), frame, "csv", "first"))
+    monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)
+    again = Path(writer.land("region", dt.date(1995, 1, 1), frame, "csv", "again"))
+    assert again.read_bytes() == first.read_bytes()

@@ -36,7 +36,8 @@ class LandingWriter:
         content = encode(entity, frame, fmt)
         if self.compress:
             file_name += ".gz"
-            content = gzip.compress(content, compresslevel=1)
+            # no time in the header: the same frame lands as the same bytes (a redelivery)
+            content = gzip.compress(content, compresslevel=1, mtime=0)
         folder = f"{root}/{entity}/{business_date.isoformat()}"
         final = f"{folder}/{file_name}"
         if not isinstance(filesystem, LocalFileSystem):
