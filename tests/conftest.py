@@ -95,6 +95,7 @@ def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bucket]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", S3_REGION)
+    monkeypatch.setenv("AWS_ALLOW_HTTP", "true")  # delta-rs refuses a plain-HTTP endpoint otherwise
     bucket = Bucket("platform-test", endpoint)
     try:
         boto3.client("s3", endpoint_url=endpoint, region_name=S3_REGION).create_bucket(

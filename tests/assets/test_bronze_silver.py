@@ -12,6 +12,7 @@ import pytest
 
 from data_platform import settings
 from data_platform.contracts import lineage as lin
+from data_platform.jobs.lake_maintenance import lake_maintenance_job
 from data_platform.simulate.landing_writer import LandingWriter
 from tests.conftest import (
     Bucket,
@@ -268,3 +269,46 @@ def test_an_s3_landing_zone_gives_the_same_silver_and_quarantine_as_a_local_fold
     ]
     for layer in ("silver", "quarantine"):
         assert table(remote, layer).equals(table(local, layer)), layer
+
+
+def test_a_lake_on_s3_replaces_a_partition_and_keeps_the_others(
+    platform_assets: list[dg.AssetsDefinition],
+    s3_bucket: Bucket,
+    monkeypatch: pytest.MonkeyPatch,
+    landing: Landing,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv(settings.LAKE_DIR, s3_bucket.url("lake"))
+    on_s3 = {
+        **platform_resources(tmp_path),
+        "lake_io_manager": settings.lake_io_manager(),
+        "lake": settings.lake(),
+    }
+    landing.drop("orders/1995-01-01/a.tbl", tbl_orders(1, 2) + "3|bad|\n")
+    landing.drop("orders/1995-01-02/a.tbl", tbl_orders(4, day="1995-01-02"))
+    for day in ("1995-01-02", "1995-01-01"):
+        materialize_layers(platform_assets, on_s3, "orders", day)
+    landing.drop("orders/1995-01-01/fix.tbl", tbl_orders(2, price="222.22"))
+    materialize_layers(platform_assets, on_s3, "orders", "1995-01-01")
+
+    silver_key = dg.AssetKey(["silver", "orders"])
+    quarantine_key = dg.AssetKey(["quarantine", "orders"])
+    with dg.build_resources({"lake": settings.lake()}) as built:
+        silver = built.lake.scan(silver_key).collect().sort("o_orderkey")
+        quarantine = built.lake.scan(quarantine_key).collect()
+        [(_, written)] = built.lake.tables([silver_key])
+        assert len(written.file_uris()) > 1
+    assert silver.select("o_orderkey", "o_totalprice").rows() == [
+        (1, Decimal("100.00")),
+        (2, Decimal("222.22")),
+        (4, Decimal("100.00")),
+    ]
+    assert quarantine.select(lin.REASON, lin.SOURCE_FILE, lin.SOURCE_LINE).rows() == [
+        ("wrong_field_count", "orders/1995-01-01/a.tbl", 3)
+    ]
+
+    assert lake_maintenance_job.execute_in_process(resources={"lake": settings.lake()}).success
+    with dg.build_resources({"lake": settings.lake()}) as built:
+        [(_, compacted)] = built.lake.tables([silver_key])
+        assert len(compacted.file_uris()) == 1
+        assert built.lake.scan(silver_key).collect().sort("o_orderkey").equals(silver)
