@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import dagster as dg
@@ -75,10 +76,17 @@ class Bucket:
     def url(self, prefix: str) -> str:
         return f"s3://{self.name}/{prefix}"
 
+    def client(self) -> Any:
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name=S3_REGION)
+
     def last_modified(self, key: str) -> dt.datetime:
-        client = boto3.client("s3", endpoint_url=self.endpoint, region_name=S3_REGION)
-        modified: dt.datetime = client.head_object(Bucket=self.name, Key=key)["LastModified"]
+        modified: dt.datetime = self.client().head_object(Bucket=self.name, Key=key)["LastModified"]
         return modified.astimezone(dt.UTC)
+
+    def keys(self) -> list[str]:
+        """Every object's key, in order."""
+        listed = self.client().list_objects_v2(Bucket=self.name)
+        return sorted(item["Key"] for item in listed.get("Contents", []))
 
 
 @pytest.fixture
@@ -98,7 +106,7 @@ def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bucket]:
     monkeypatch.setenv("AWS_ALLOW_HTTP", "true")  # delta-rs refuses a plain-HTTP endpoint otherwise
     bucket = Bucket("platform-test", endpoint)
     try:
-        boto3.client("s3", endpoint_url=endpoint, region_name=S3_REGION).create_bucket(
+        bucket.client().create_bucket(
             Bucket=bucket.name, CreateBucketConfiguration={"LocationConstraint": S3_REGION}
         )
         yield bucket
