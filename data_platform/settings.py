@@ -77,29 +77,32 @@ def _is_s3(name: str) -> bool:
     return value(name).startswith(("s3://", "s3a://"))
 
 
+def _s3_settings() -> dict[str, str]:
+    """The AWS_* variables that are set, by S3Config's field names (delta-rs takes them too)."""
+    return {field: dg.EnvVar(var) for field, var in S3_VARIABLES.items() if os.environ.get(var)}
+
+
 def _s3_config() -> S3Config:
     """S3 (or an S3-compatible store) configured from the AWS_* variables that are set."""
-    present = {field: dg.EnvVar(var) for field, var in S3_VARIABLES.items() if os.environ.get(var)}
-    return S3Config.model_validate(present)
+    return S3Config.model_validate(_s3_settings())
 
 
-def _lake_storage() -> S3Config | LocalConfig:
-    return _s3_config() if _is_s3(LAKE_DIR) else LocalConfig()
+def _storage(name: str) -> S3Config | LocalConfig:
+    return _s3_config() if _is_s3(name) else LocalConfig()
 
 
 def lake_io_manager() -> LakeIOManager:
-    return LakeIOManager(root_uri=setting(LAKE_DIR), storage_options=_lake_storage())
+    return LakeIOManager(root_uri=setting(LAKE_DIR), storage_options=_storage(LAKE_DIR))
 
 
 def lake() -> Lake:
     """The same lake for maintenance, with the storage options delta-rs takes."""
-    options = {k: v for k, v in _lake_storage().str_dict().items() if k != "provider"}
+    options = _s3_settings() if _is_s3(LAKE_DIR) else {}
     return Lake(root_uri=setting(LAKE_DIR), storage_options=options)
 
 
 def landing_zone() -> LandingZone:
-    # fsspec's S3 filesystem reads the same AWS_* variables (endpoint included) itself.
-    return LandingZone(url=setting(LANDING_DIR))
+    return LandingZone(url=setting(LANDING_DIR), storage_options=_storage(LANDING_DIR))
 
 
 def warehouse() -> Warehouse:

@@ -1,15 +1,22 @@
-"""Shared fixtures: a landing zone and a lake under the test's own tmp_path."""
+"""Shared fixtures: a landing zone and a lake under the test's own tmp_path, and an S3 bucket."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
 import dagster as dg
 import polars as pl
 import pytest
 from dagster_deltalake import LocalConfig
+from moto.server import ThreadedMotoServer
 
 from data_platform import settings
 from data_platform.assets.keys import lake_keys
@@ -54,6 +61,60 @@ def platform_resources(root: Path) -> dict[str, object]:
 def resources(tmp_path: Path, landing_dir: Path) -> dict[str, object]:
     """The platform's resources, with every location under the test's tmp_path."""
     return platform_resources(tmp_path)
+
+
+S3_REGION = "eu-west-1"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """An S3 bucket on a local S3-compatible server that the AWS_* variables point at."""
+
+    name: str
+    endpoint: str
+
+    def url(self, prefix: str) -> str:
+        return f"s3://{self.name}/{prefix}"
+
+    def client(self) -> Any:
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name=S3_REGION)
+
+    def last_modified(self, key: str) -> dt.datetime:
+        modified: dt.datetime = self.client().head_object(Bucket=self.name, Key=key)["LastModified"]
+        return modified.astimezone(dt.UTC)
+
+    def keys(self) -> list[str]:
+        """Every object's key, in order."""
+        listed = self.client().list_objects_v2(Bucket=self.name)
+        return sorted(item["Key"] for item in listed.get("Contents", []))
+
+
+@pytest.fixture
+def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bucket]:
+    """A bucket on moto's S3 server, run in this process on 127.0.0.1 and a free port."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", S3_REGION)
+    monkeypatch.setenv("AWS_ALLOW_HTTP", "true")  # delta-rs refuses a plain-HTTP endpoint otherwise
+    bucket = Bucket("platform-test", endpoint)
+    try:
+        bucket.client().create_bucket(
+            Bucket=bucket.name, CreateBucketConfiguration={"LocationConstraint": S3_REGION}
+        )
+        yield bucket
+    finally:
+        # moto keeps its buckets in this process, not in the server: forget them for the next test
+        reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset).close()
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -149,4 +210,13 @@ def tbl_line(
     return (
         f"{order}|1|1|{number}|1.00|{price}|{discount}|0.02|N|O|{ship}|{commit}|{receipt}"
         "|NONE|AIR|c|"
+    )
+
+
+def tbl_frame(entity: str, records: str) -> pl.DataFrame:
+    """`.tbl` records as a frame of text columns with the contract's names (for a writer)."""
+    names = entity_named(entity).column_names
+    frame = pl.read_csv(io.StringIO(records), separator="|", has_header=False, infer_schema=False)
+    return frame.select(frame.columns[: len(names)]).rename(
+        dict(zip(frame.columns, names, strict=False))
     )

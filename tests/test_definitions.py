@@ -20,6 +20,20 @@ def test_code_location_loads_without_errors() -> None:
     assert loaded.resolve_asset_graph().get_all_asset_keys()
 
 
+def test_code_location_loads_with_landing_and_lake_on_s3(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLATFORM_LANDING_DIR", "s3://bucket/landing")
+    monkeypatch.setenv("PLATFORM_LAKE_DIR", "s3://bucket/lake")
+    for variable in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+    ):
+        monkeypatch.setenv(variable, "set")
+    loaded = defs()
+    loaded.validate_loadable(loaded)
+
+
 def test_every_entity_has_bronze_silver_and_quarantine(definitions: dg.Definitions) -> None:
     graph = definitions.resolve_asset_graph()
     for entity in ENTITIES:

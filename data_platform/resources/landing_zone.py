@@ -9,8 +9,9 @@ from typing import Any
 
 import dagster as dg
 import fsspec
+from dagster_deltalake import LocalConfig, S3Config
 from fsspec.core import url_to_fs
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from data_platform.landing.layout import LandedFile, MisfitFile, classify, is_hidden
 
@@ -27,13 +28,26 @@ class LandingZone(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Lists and reads landed files on any fsspec filesystem (local disk, S3, ...)."""
 
     url: str = Field(description="Root of the landing zone: a path or a URL such as s3://bucket/x.")
-    storage_options: dict[str, str] = Field(
-        default_factory=dict, description="fsspec options, e.g. an S3 endpoint and credentials."
+    storage_options: S3Config | LocalConfig = Field(
+        default_factory=LocalConfig,
+        discriminator="provider",
+        description="For an s3:// URL: endpoint, credentials, region (unset: botocore's defaults).",
     )
+    _filesystem: tuple[fsspec.AbstractFileSystem, str] | None = PrivateAttr(default=None)
 
     def _fs(self) -> tuple[fsspec.AbstractFileSystem, str]:
-        filesystem, root = url_to_fs(self.url, **self.storage_options)
-        return filesystem, root.rstrip("/")
+        # The resource's own filesystem, not fsspec's shared instance, so it is configured as this
+        # resource is; and it caches no listings: s3fs would serve a cached folder listing to every
+        # later scan in the process (the next tick, the next entity's bronze), missing new files.
+        if self._filesystem is None:
+            filesystem, root = url_to_fs(
+                self.url,
+                skip_instance_cache=True,
+                use_listings_cache=False,
+                **_fsspec_options(self.storage_options),
+            )
+            self._filesystem = filesystem, root.rstrip("/")
+        return self._filesystem
 
     def scan(self, entities: Iterable[str], under: str = "") -> LandingScan:
         """Every file below `under` (an entity folder, or the whole zone), classified."""
@@ -73,8 +87,30 @@ def _modified_at(
     for key in ("mtime", "LastModified", "last_modified", "updated"):
         value = info.get(key)
         if isinstance(value, dt.datetime):
-            return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+            return _in_utc(value)
         if isinstance(value, int | float):
             return dt.datetime.fromtimestamp(value, tz=dt.UTC)
     modified: dt.datetime = filesystem.modified(path)
-    return modified if modified.tzinfo else modified.replace(tzinfo=dt.UTC)
+    return _in_utc(modified)
+
+
+def _in_utc(moment: dt.datetime) -> dt.datetime:
+    """botocore gives LastModified in the machine's zone; a zoneless time is taken as UTC."""
+    return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _fsspec_options(storage: S3Config | LocalConfig) -> dict[str, Any]:
+    """s3fs's names for the S3 settings that are set."""
+    if not isinstance(storage, S3Config):
+        return {}
+    named = {
+        "endpoint_url": storage.endpoint,
+        "key": storage.access_key_id,
+        "secret": storage.secret_access_key,
+        "token": storage.token,
+    }
+    options: dict[str, Any] = {name: value for name, value in named.items() if value}
+    if storage.region:
+        # botocore itself reads AWS_DEFAULT_REGION, not AWS_REGION
+        options["client_kwargs"] = {"region_name": storage.region}
+    return options

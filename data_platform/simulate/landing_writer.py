@@ -6,9 +6,12 @@ import datetime as dt
 import gzip
 import io
 from dataclasses import dataclass
+from functools import cached_property
 
+import fsspec
 import polars as pl
 from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
 
 from data_platform.contracts import entity_named
 
@@ -18,19 +21,31 @@ class LandingWriter:
     root: str
     compress: bool = False
 
+    @cached_property
+    def _filesystem(self) -> tuple[fsspec.AbstractFileSystem, str]:
+        """The writer's own filesystem, configured when it first writes (S3: by AWS_* variables)."""
+        filesystem, root = url_to_fs(self.root, skip_instance_cache=True)
+        return filesystem, root.rstrip("/")
+
     def land(
         self, entity: str, business_date: dt.date, frame: pl.DataFrame, fmt: str, name: str = ""
     ) -> str:
-        """Land one file via a hidden temporary name and a rename, as the contract asks."""
-        filesystem, root = url_to_fs(self.root)
+        """Land one file so that readers see all of it or nothing, as the contract asks."""
+        filesystem, root = self._filesystem
         file_name = (name or f"{entity}_{business_date.isoformat()}") + f".{fmt}"
         content = encode(entity, frame, fmt)
         if self.compress:
             file_name += ".gz"
-            content = gzip.compress(content, compresslevel=1)
-        folder = f"{root.rstrip('/')}/{entity}/{business_date.isoformat()}"
+            # no time in the header: the same frame lands as the same bytes (a redelivery)
+            content = gzip.compress(content, compresslevel=1, mtime=0)
+        folder = f"{root}/{entity}/{business_date.isoformat()}"
+        final = f"{folder}/{file_name}"
+        if not isinstance(filesystem, LocalFileSystem):
+            # an object store shows an object only once its single PUT is complete
+            filesystem.pipe_file(final, content)
+            return final
         filesystem.makedirs(folder, exist_ok=True)
-        temporary, final = f"{folder}/.{file_name}.tmp", f"{folder}/{file_name}"
+        temporary = f"{folder}/.{file_name}.tmp"
         filesystem.pipe_file(temporary, content)
         filesystem.mv(temporary, final)
         return final

@@ -1,5 +1,6 @@
 """Landed files through the real bronze and silver assets into Delta tables under tmp_path."""
 
+import datetime as dt
 import gzip
 import io
 from decimal import Decimal
@@ -7,10 +8,22 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 
-from data_platform.contracts import entity_named
+from data_platform import settings
 from data_platform.contracts import lineage as lin
-from tests.conftest import Landing, materialize_layers, read_table, tbl_orders
+from data_platform.jobs.lake_maintenance import lake_maintenance_job
+from data_platform.simulate.landing_writer import LandingWriter
+from tests.conftest import (
+    Bucket,
+    Landing,
+    materialize_layers,
+    platform_resources,
+    read_table,
+    tbl_frame,
+    tbl_order,
+    tbl_orders,
+)
 
 
 def silver_orders(lake: Path) -> list[tuple[object, ...]]:
@@ -118,14 +131,8 @@ def test_every_format_lands_the_same_silver_rows(
     landing: Landing,
     lake_dir: Path,
 ) -> None:
-    columns = [c.name for c in entity_named("orders").columns]
-
     def day_frame(day: str, *keys: int) -> pl.DataFrame:
-        text = io.StringIO(tbl_orders(*keys, day=day))
-        frame = pl.read_csv(text, separator="|", has_header=False, infer_schema=False)
-        return frame.select(frame.columns[: len(columns)]).rename(
-            dict(zip(frame.columns, columns, strict=False))
-        )
+        return tbl_frame("orders", tbl_orders(*keys, day=day))
 
     csv_frame = day_frame("1995-01-02", 3, 4)
     csv_text = csv_frame.select(reversed(csv_frame.columns)).write_csv().replace("\n", "\r\n")
@@ -217,3 +224,91 @@ def test_range_run_reports_each_days_own_row_count(
         "1995-01-02": dg.IntMetadataValue(0),
         "1995-01-03": dg.IntMetadataValue(1),
     }
+
+
+def test_an_s3_landing_zone_gives_the_same_silver_and_quarantine_as_a_local_folder(
+    platform_assets: list[dg.AssetsDefinition],
+    s3_bucket: Bucket,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv(settings.LANDING_DIR, s3_bucket.url("landing"))
+    day, next_day = dt.date(1995, 1, 1), dt.date(1995, 1, 2)
+    corrections = pl.read_csv(
+        io.StringIO(
+            "o_orderkey,o_custkey,o_orderstatus,o_totalprice,o_orderdate,o_orderpriority,"
+            "o_clerk,o_shippriority,o_comment,_op,_changed_at\n"
+            "2,7,O,222.22,1995-01-01,1-URGENT,Clerk#1,0,fixed,U,2024-05-01T10:00:00Z\n"
+            "3,,,,,,,,,D,2024-05-01T10:00:00Z\n"
+        ),
+        infer_schema=False,
+    )
+    second_day = tbl_orders(4, day=next_day) + tbl_order(5, next_day, price="12x") + "\n"
+    local, remote = tmp_path / "local", tmp_path / "s3"
+    for root in (str(local / "landing"), s3_bucket.url("landing")):
+        LandingWriter(root).land("orders", day, tbl_frame("orders", tbl_orders(1, 2, 3)), "tbl")
+        LandingWriter(root).land("orders", next_day, tbl_frame("orders", second_day), "parquet")
+        LandingWriter(root, compress=True).land("orders", day, corrections, "csv", "fixes")
+    window = (day.isoformat(), next_day.isoformat())
+    materialize_layers(platform_assets, platform_resources(local), "orders", partition_range=window)
+    from_s3 = {**platform_resources(remote), "landing_zone": settings.landing_zone()}
+    materialize_layers(platform_assets, from_s3, "orders", partition_range=window)
+
+    def table(root: Path, layer: str) -> pl.DataFrame:
+        frame = read_table(root / "lake", layer, "orders")
+        landed_when = [lin.INGESTED_AT, lin.FILE_LANDED_AT]
+        return frame.drop(landed_when, strict=False).sort("o_orderkey")
+
+    assert table(remote, "silver").select("o_orderkey", "o_totalprice").rows() == [
+        (1, Decimal("100.00")),
+        (2, Decimal("222.22")),
+        (4, Decimal("100.00")),
+    ]
+    assert table(remote, "quarantine").select(lin.REASON, lin.SOURCE_FILE).rows() == [
+        ("bad_number", "orders/1995-01-02/orders_1995-01-02.parquet")
+    ]
+    for layer in ("silver", "quarantine"):
+        assert table(remote, layer).equals(table(local, layer)), layer
+
+
+def test_a_lake_on_s3_replaces_a_partition_and_keeps_the_others(
+    platform_assets: list[dg.AssetsDefinition],
+    s3_bucket: Bucket,
+    monkeypatch: pytest.MonkeyPatch,
+    landing: Landing,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv(settings.LAKE_DIR, s3_bucket.url("lake"))
+    on_s3 = {
+        **platform_resources(tmp_path),
+        "lake_io_manager": settings.lake_io_manager(),
+        "lake": settings.lake(),
+    }
+    landing.drop("orders/1995-01-01/a.tbl", tbl_orders(1, 2) + "3|bad|\n")
+    landing.drop("orders/1995-01-02/a.tbl", tbl_orders(4, day="1995-01-02"))
+    for day in ("1995-01-02", "1995-01-01"):
+        materialize_layers(platform_assets, on_s3, "orders", day)
+    landing.drop("orders/1995-01-01/fix.tbl", tbl_orders(2, price="222.22"))
+    materialize_layers(platform_assets, on_s3, "orders", "1995-01-01")
+
+    silver_key = dg.AssetKey(["silver", "orders"])
+    quarantine_key = dg.AssetKey(["quarantine", "orders"])
+    with dg.build_resources({"lake": settings.lake()}) as built:
+        silver = built.lake.scan(silver_key).collect().sort("o_orderkey")
+        quarantine = built.lake.scan(quarantine_key).collect()
+        [(_, written)] = built.lake.tables([silver_key])
+        assert len(written.file_uris()) > 1
+    assert silver.select("o_orderkey", "o_totalprice").rows() == [
+        (1, Decimal("100.00")),
+        (2, Decimal("222.22")),
+        (4, Decimal("100.00")),
+    ]
+    assert quarantine.select(lin.REASON, lin.SOURCE_FILE, lin.SOURCE_LINE).rows() == [
+        ("wrong_field_count", "orders/1995-01-01/a.tbl", 3)
+    ]
+
+    assert lake_maintenance_job.execute_in_process(resources={"lake": settings.lake()}).success
+    with dg.build_resources({"lake": settings.lake()}) as built:
+        [(_, compacted)] = built.lake.tables([silver_key])
+        assert len(compacted.file_uris()) == 1
+        assert built.lake.scan(silver_key).collect().sort("o_orderkey").equals(silver)

@@ -7,18 +7,19 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from data_platform import settings
 from data_platform.assets.partitions import daily_partitions
 from data_platform.resources.landing_zone import LandingZone
 from data_platform.sensors.landing_sensor import RANGE_END, RANGE_START, build_landing_sensor
-from tests.conftest import Landing
+from data_platform.simulate.landing_writer import LandingWriter
+from tests.conftest import Bucket, Landing, tbl_frame, tbl_line, tbl_orders
 
 SENSOR = build_landing_sensor(daily_partitions())
 
 
-def tick(landing_dir: Path, cursor: str | None = None) -> dg.SensorResult | dg.SkipReason:
-    context = dg.build_sensor_context(
-        cursor=cursor, resources={"landing_zone": LandingZone(url=str(landing_dir))}
-    )
+def tick(landing: Path | LandingZone, cursor: str | None = None) -> dg.SensorResult | dg.SkipReason:
+    zone = LandingZone(url=str(landing)) if isinstance(landing, Path) else landing
+    context = dg.build_sensor_context(cursor=cursor, resources={"landing_zone": zone})
     result = SENSOR(context)
     assert isinstance(result, dg.SensorResult | dg.SkipReason)
     return result
@@ -105,3 +106,26 @@ def test_a_file_dated_after_the_last_partition_waits_without_failing_the_tick(
     again = tick(landing_dir, result.cursor)
     assert isinstance(again, dg.SensorResult)
     assert not again.run_requests
+
+
+def test_files_in_an_s3_bucket_are_requested_once(
+    s3_bucket: Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(settings.LANDING_DIR, s3_bucket.url("landing"))
+    zone = settings.landing_zone()
+    writer = LandingWriter(s3_bucket.url("landing"))
+    day, two_days_later = dt.date(1995, 1, 1), dt.date(1995, 1, 3)
+    writer.land("orders", day, tbl_frame("orders", tbl_orders(1)), "tbl")
+    lines = tbl_frame("lineitem", tbl_line(1, two_days_later))
+    writer.land("lineitem", two_days_later, lines, "csv")
+    writer.land("region", day, tbl_frame("region", "0|AFRICA|a|\n"), "parquet")
+    first = tick(zone)
+    assert ranges(first) == [
+        ("", "", ["region"]),
+        ("1995-01-01", "1995-01-03", ["lineitem", "orders"]),
+    ]
+    assert isinstance(first, dg.SensorResult)
+    assert isinstance(tick(zone, first.cursor), dg.SkipReason)
+    later = dt.date(1995, 3, 1)
+    writer.land("orders", later, tbl_frame("orders", tbl_orders(2, day=later)), "tbl")
+    assert ranges(tick(zone, first.cursor)) == [("1995-03-01", "1995-03-01", ["orders"])]
