@@ -10,6 +10,21 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
+from dagster._core.definitions.sensor_definition import SensorType
+from dagster._core.remote_origin import (
+    RegisteredCodeLocationOrigin,
+    RemoteInstigatorOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.scheduler.instigation import (
+    InstigatorState,
+    InstigatorStatus,
+    InstigatorType,
+    SensorInstigatorData,
+    TickData,
+    TickStatus,
+)
+from dagster_shared.error import SerializableErrorInfo
 
 from data_platform.alerts.outbox import Outbox
 from data_platform.definitions import build_definitions
@@ -202,3 +217,50 @@ def test_a_crash_between_posting_and_recording_neither_repeats_nor_loses_the_ale
 
     alerting.tick()
     assert sorted(slack.alert_ids()) == sorted([posted.alert.id, unposted.alert.id])
+
+
+def sensor_tick(instance: dg.DagsterInstance, name: str, error: str | None) -> None:
+    """A tick of a running sensor, as the daemon records it (failed when `error` is given)."""
+    origin = RemoteInstigatorOrigin(
+        RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("data_platform"), "__repository__"),
+        name,
+    )
+    selector = origin.get_selector().get_id()
+    if instance.get_instigator_state(origin.get_id(), selector) is None:
+        instance.add_instigator_state(
+            InstigatorState(
+                origin,
+                InstigatorType.SENSOR,
+                InstigatorStatus.RUNNING,
+                SensorInstigatorData(min_interval=30, sensor_type=SensorType.STANDARD),
+            )
+        )
+    instance.create_tick(
+        TickData(
+            instigator_origin_id=origin.get_id(),
+            instigator_name=name,
+            instigator_type=InstigatorType.SENSOR,
+            status=TickStatus.FAILURE if error else TickStatus.SKIPPED,
+            timestamp=time.time(),
+            selector_id=selector,
+            error=SerializableErrorInfo(error, [], "OSError") if error else None,
+        )
+    )
+
+
+def test_a_failing_sensor_is_one_message_until_it_recovers_and_fails_again(
+    alerting: Alerting, slack: FakeSlack, instance: dg.DagsterInstance
+) -> None:
+    for _ in range(3):
+        sensor_tick(instance, "landing_sensor", "OSError: landing zone unreachable")
+        alerting.tick()
+    (message,) = slack.texts()
+    assert "*Sensor failing*: `landing_sensor`" in message
+    assert "OSError: landing zone unreachable" in message
+    assert "/locations/data_platform/sensors/landing_sensor|" in message
+
+    sensor_tick(instance, "landing_sensor", None)
+    alerting.tick()
+    sensor_tick(instance, "landing_sensor", "OSError: landing zone unreachable")
+    alerting.tick()
+    assert len(slack.texts()) == 2
