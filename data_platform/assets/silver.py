@@ -50,12 +50,14 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
         outs={
             "silver": out(
                 silver_key,
-                f"{entity.description} Typed, one row per key, latest version, deletes applied.",
+                f"{entity.description}\n\nTyped, one row per key (its latest version), deletes "
+                f"applied; rows breaking the contract are in `{quarantine_key.to_user_string()}`.",
                 lin.silver_schema(entity),
             ),
             "quarantine": out(
                 quarantine_key,
-                f"Landed {entity.name} rows that broke the contract, with the reason and source.",
+                f"Landed {entity.name} rows kept out of `{silver_key.to_user_string()}` because "
+                "they broke the contract, with the reason and source line.",
                 lin.quarantine_schema(entity),
             ),
         },
