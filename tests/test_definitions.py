@@ -115,3 +115,15 @@ def test_every_asset_documents_each_column_with_a_type(definitions: dg.Definitio
         for column in schema.columns:
             assert column.type not in ("", "?"), (key, column.name)
             assert column.description, (key, column.name)
+
+
+def test_silver_and_its_quarantine_link_each_other(definitions: dg.Definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+    for entity in ENTITIES:
+        silver, quarantine = (
+            dg.AssetKey([layer, entity.name]) for layer in ("silver", "quarantine")
+        )
+        assert graph.get(silver).metadata["quarantine_table"] == dg.MetadataValue.asset(quarantine)
+        assert graph.get(quarantine).metadata["silver_table"] == dg.MetadataValue.asset(silver)
+        assert f"`{quarantine.to_user_string()}`" in (graph.get(silver).description or "")
+        assert f"`{silver.to_user_string()}`" in (graph.get(quarantine).description or "")
