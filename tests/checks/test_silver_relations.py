@@ -39,6 +39,28 @@ def test_lineitem_of_an_unknown_order_warns_and_stays_in_silver(
     assert evaluations[("orders", "customer_exists")].passed
 
 
+def test_orders_checked_before_any_customer_landed_warn_instead_of_failing(
+    platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
+) -> None:
+    landing.drop("orders/1995-01-01/o.tbl", tbl_orders(1, 2))
+    orders = layer_assets(platform_assets, "orders")
+    checks = list(build_definitions().asset_checks or [])
+    result = dg.materialize(
+        [*orders, *checks],
+        resources=resources,
+        partition_key="1995-01-01",
+        selection=dg.AssetSelection.assets(*[k for a in orders for k in a.keys])
+        | dg.AssetSelection.checks(
+            dg.AssetCheckKey(dg.AssetKey(["silver", "orders"]), "customer_exists")
+        ),
+    )
+    (evaluation,) = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "customer_exists"
+    ]
+    assert (evaluation.passed, evaluation.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert evaluation.metadata["orphans"].value == 2
+
+
 def test_a_collapsed_day_is_an_anomaly_and_normal_variation_is_not() -> None:
     first = dt.date(1995, 1, 1)
     history = [(first + dt.timedelta(days=d), 100 + d % 7) for d in range(28)]
