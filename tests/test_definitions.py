@@ -94,3 +94,50 @@ def test_local_defaults_apply_when_nothing_is_set(monkeypatch: pytest.MonkeyPatc
     resources = build_definitions().resources
     assert resources["lake_io_manager"].root_uri == "data/lake"  # type: ignore[attr-defined]
     assert resources["landing_zone"].url == "data/landing"  # type: ignore[attr-defined]
+
+
+def test_every_asset_opens_with_one_business_sentence(definitions: dg.Definitions) -> None:
+    """The graph shows the first line of a description: it must be one whole, short sentence."""
+    graph = definitions.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        description = graph.get(key).description or ""
+        first_line = description.splitlines()[0] if description else ""
+        assert first_line.endswith("."), key
+        assert ". " not in first_line, key
+        assert len(first_line) <= 120, key
+
+
+def test_every_asset_has_its_layer_owner_and_kinds(definitions: dg.Definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+    groups = {"bronze": "bronze", "silver": "silver", "quarantine": "silver", "gold": "gold"}
+    storage = {"bronze": "delta", "silver": "delta", "quarantine": "delta", "gold": "duckdb"}
+    for key in graph.get_all_asset_keys():
+        node, layer = graph.get(key), key.path[0]
+        assert node.group_name == groups[layer], key
+        assert node.tags["layer"] == layer, key
+        assert node.owners == ["team:data-platform"], key
+        assert storage[layer] in node.kinds, key
+        assert {"polars", "dbt"} & set(node.kinds), key
+
+
+def test_every_asset_documents_each_column_with_a_type(definitions: dg.Definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        schema = graph.get(key).metadata["dagster/column_schema"]
+        assert isinstance(schema, dg.TableSchema), key
+        assert schema.columns, key
+        for column in schema.columns:
+            assert column.type not in ("", "?"), (key, column.name)
+            assert column.description, (key, column.name)
+
+
+def test_silver_and_its_quarantine_link_each_other(definitions: dg.Definitions) -> None:
+    graph = definitions.resolve_asset_graph()
+    for entity in ENTITIES:
+        silver, quarantine = (
+            dg.AssetKey([layer, entity.name]) for layer in ("silver", "quarantine")
+        )
+        assert graph.get(silver).metadata["quarantine_table"] == dg.MetadataValue.asset(quarantine)
+        assert graph.get(quarantine).metadata["silver_table"] == dg.MetadataValue.asset(silver)
+        assert f"`{quarantine.to_user_string()}`" in (graph.get(silver).description or "")
+        assert f"`{silver.to_user_string()}`" in (graph.get(quarantine).description or "")

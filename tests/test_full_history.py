@@ -32,7 +32,9 @@ TPCH_SF001_ROWS = {
 }
 
 
-def backfill(assets: list[dg.AssetsDefinition], resources: dict[str, object]) -> None:
+def backfill(
+    assets: list[dg.AssetsDefinition], resources: dict[str, object]
+) -> dg.ExecuteInProcessResult:
     """What a backfill of everything does: dimensions, the daily range, then the gold reports."""
     is_gold = [any(k.path[0] == "gold" for k in a.keys) for a in assets]
     dimensions = [
@@ -44,7 +46,9 @@ def backfill(assets: list[dg.AssetsDefinition], resources: dict[str, object]) ->
     ]
     assert dg.materialize(dimensions, resources=resources).success
     assert dg.materialize(daily, resources=resources, tags=RANGE).success
-    assert dg.materialize(reports, resources=resources).success
+    result = dg.materialize(reports, resources=resources)
+    assert result.success
+    return result
 
 
 def gold_tables(warehouse: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -69,13 +73,19 @@ def test_full_history_reaches_correct_gold_and_a_rerun_changes_nothing(
     warehouse_path: Path,
 ) -> None:
     assert main(["--sf", "0.01", "--out", str(landing_dir), "--formats", "tbl,csv,parquet"]) == 0
-    backfill(platform_assets, resources)
+    reports = backfill(platform_assets, resources)
 
     assert {e: read_table(lake_dir, "silver", e).height for e in TPCH_SF001_ROWS} == TPCH_SF001_ROWS
     assert all(read_table(lake_dir, "quarantine", e).height == 0 for e in TPCH_SF001_ROWS)
     with duckdb.connect(str(warehouse_path), read_only=True) as connection:
         assert mismatches(connection, expected(0.01)) == []
     first = gold_tables(warehouse_path)
+    shown = {
+        e.asset_key.path[-1]: e.materialization.metadata["dagster/row_count"].value
+        for e in reports.get_asset_materialization_events()
+    }
+    assert shown == {name: len(first[name]) for name in shown}
+    assert set(shown) == {"pricing_summary", "local_supplier_volume", "customer_lifetime_value"}
 
     backfill(platform_assets, resources)
     assert {e: read_table(lake_dir, "silver", e).height for e in TPCH_SF001_ROWS} == TPCH_SF001_ROWS

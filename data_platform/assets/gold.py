@@ -6,13 +6,23 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+import duckdb
+import sqlglot
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
+from data_platform.assets.gold_metadata import column_lineage, mart_metadata
 from data_platform.resources.warehouse import WAREHOUSE_POOL, Warehouse
 
 DBT_PROJECT_DIR = Path(__file__).parents[2] / "dbt_project"
-# Models tagged `daily` are daily-partitioned and rebuilt one window at a time.
+# Models tagged `daily` are daily-partitioned by their `order_date`, rebuilt a window at a time.
 DAILY_SELECTION = "tag:daily"
+DAILY_DATE_COLUMN = "order_date"
 
 
 def dbt_project() -> DbtProject:
@@ -48,10 +58,51 @@ def manifest_path(project: DbtProject) -> Path:
 
 
 def build(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, dbt_vars: dict[str, Any]
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: Warehouse,
+    date_column: str | None = None,
 ) -> Iterator[Any]:
-    """`dbt build` of the selected models and their tests; tests become asset checks."""
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    """`dbt build` of the selected models and their tests; tests become asset checks. Each model
+    built gets its row counts, a preview and its column lineage (see `gold_metadata`)."""
+    window = context.partition_time_window if date_column else None
+    dbt_vars = json.dumps(warehouse.dbt_vars(window))
+    invocation = dbt.cli(["build", "--vars", dbt_vars], context=context, raise_on_error=False)
+    events = list(invocation.stream())
+    if any(isinstance(event, dg.Output) for event in events):
+        with warehouse.connect(read_only=True) as connection:
+            events = [
+                described(context, invocation, connection, event, date_column)
+                if isinstance(event, dg.Output)
+                else event
+                for event in events
+            ]
+    yield from events
+    error = invocation.get_error()
+    if error is not None:
+        raise error
+
+
+def described(
+    context: dg.AssetExecutionContext,
+    invocation: DbtCliInvocation,
+    connection: duckdb.DuckDBPyConnection,
+    output: dg.Output[Any],
+    date_column: str | None,
+) -> dg.Output[Any]:
+    key = context.asset_key_for_output(output.output_name)
+    metadata = dict(output.metadata)
+    metadata.update(mart_metadata(context, connection, key, date_column))
+    node = invocation.manifest["nodes"][metadata["unique_id"].value]
+    compiled = (
+        invocation.target_path / "compiled" / node["package_name"] / node["original_file_path"]
+    )
+    try:
+        lineage = column_lineage(compiled.read_text())
+        metadata["dagster/column_lineage"] = dg.MetadataValue.column_lineage(lineage)
+    except (OSError, ValueError, sqlglot.errors.SqlglotError) as error:
+        context.log.warning(f"no column lineage for {key.to_user_string()}: {error}")
+    return output.with_metadata(metadata)
 
 
 def gold_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -72,7 +123,7 @@ def gold_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition
     def gold_daily_marts(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
     ) -> Iterator[Any]:
-        yield from build(context, dbt, warehouse.dbt_vars(context.partition_time_window))
+        yield from build(context, dbt, warehouse, date_column=DAILY_DATE_COLUMN)
 
     @dbt_assets(
         manifest=manifest,
@@ -85,6 +136,6 @@ def gold_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition
     def gold_marts(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
     ) -> Iterator[Any]:
-        yield from build(context, dbt, warehouse.dbt_vars())
+        yield from build(context, dbt, warehouse)
 
     return [gold_daily_marts, gold_marts]

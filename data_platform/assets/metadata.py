@@ -72,14 +72,21 @@ def _count_metadata(values: Mapping[str, int], row_count: str) -> dict[str, dg.M
 
 
 def records_table(frame: pl.DataFrame) -> dg.MetadataValue:
-    """A small frame as a table the UI renders (not a JSON blob)."""
-    kinds = {pl.Int64: "int", pl.Int32: "int", pl.UInt32: "int", pl.Boolean: "bool"}
-    columns = [
-        dg.TableColumn(name, kinds.get(type(dtype), "string"))
-        for name, dtype in frame.schema.items()
-    ]
+    """A small frame as a table the UI renders (not a JSON blob): numbers stay numbers, empty
+    cells stay empty; decimals and dates are shown as text, exactly."""
+    columns = [dg.TableColumn(name, _column_type(dtype)) for name, dtype in frame.schema.items()]
     records = [
-        dg.TableRecord({k: (v if isinstance(v, int | bool) else str(v)) for k, v in row.items()})
+        dg.TableRecord(
+            {k: v if v is None or isinstance(v, int | float) else str(v) for k, v in row.items()}
+        )
         for row in frame.iter_rows(named=True)
     ]
     return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
+
+
+def _column_type(dtype: pl.DataType) -> str:
+    if dtype == pl.Boolean:
+        return "bool"
+    if dtype.is_integer():
+        return "int"
+    return "float" if dtype.is_float() else "string"

@@ -32,7 +32,9 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
     partitioned = entity.partitioned
     silver_key, quarantine_key = lake_key("silver", entity), lake_key("quarantine", entity)
 
-    def out(key: dg.AssetKey, description: str, schema: dict[str, pl.DataType]) -> dg.AssetOut:
+    def out(
+        key: dg.AssetKey, description: str, schema: dict[str, pl.DataType], sibling: dg.AssetKey
+    ) -> dg.AssetOut:
         return dg.AssetOut(
             key=key,
             description=description,
@@ -41,7 +43,11 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
             tags={"layer": key.path[0]},
             owners=["team:data-platform"],
             io_manager_key="lake_io_manager",
-            metadata=table_metadata(entity, schema),
+            # the UI links silver and its quarantine, the two tables this step writes
+            metadata={
+                **table_metadata(entity, schema),
+                f"{sibling.path[0]}_table": dg.MetadataValue.asset(sibling),
+            },
         )
 
     @dg.multi_asset(
@@ -50,13 +56,17 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
         outs={
             "silver": out(
                 silver_key,
-                f"{entity.description} Typed, one row per key, latest version, deletes applied.",
+                f"{entity.description}\n\nTyped, one row per key (its latest version), deletes "
+                f"applied; rows breaking the contract are in `{quarantine_key.to_user_string()}`.",
                 lin.silver_schema(entity),
+                quarantine_key,
             ),
             "quarantine": out(
                 quarantine_key,
-                f"Landed {entity.name} rows that broke the contract, with the reason and source.",
+                f"Landed {entity.name} rows kept out of `{silver_key.to_user_string()}` because "
+                "they broke the contract, with the reason and source line.",
                 lin.quarantine_schema(entity),
+                silver_key,
             ),
         },
         check_specs=silver_checks.specs(entity, silver_key),

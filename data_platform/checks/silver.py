@@ -12,6 +12,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from data_platform.assets.keys import lake_key
 from data_platform.assets.metadata import records_table
 from data_platform.contracts import Entity
 from data_platform.contracts import lineage as lin
@@ -134,5 +135,6 @@ def quarantine_rate(
             "rows_quarantined": dg.MetadataValue.int(quarantined),
             "warn_above": dg.MetadataValue.float(entity.quarantine_warn_rate),
             "fail_above": dg.MetadataValue.float(entity.quarantine_error_rate),
+            "quarantine_table": dg.MetadataValue.asset(lake_key("quarantine", entity)),
         },
     )

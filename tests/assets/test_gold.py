@@ -174,6 +174,32 @@ def test_failing_dbt_test_fails_its_check_and_stops_what_depends_on_it(
     assert not result.success
 
 
+def test_a_built_day_shows_its_row_count_a_preview_and_column_lineage(
+    platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
+) -> None:
+    land_two_days(landing)
+    result = build_day(platform_assets, resources, "1995-01-01")
+    (event,) = result.get_asset_materialization_events()
+    assert (event.asset_key.path, event.partition) == (
+        ["gold", "daily_revenue_by_nation"],
+        "1995-01-01",
+    )
+    metadata = event.materialization.metadata
+    assert metadata["dagster/row_count"] == dg.MetadataValue.int(2)
+    preview = metadata["preview"]
+    assert isinstance(preview, dg.TableMetadataValue)
+    assert [r.data for r in preview.records] == [
+        {"order_date": "1995-01-01", "nation": "GERMANY", "order_count": 1, "revenue": "121.66"},
+        {"order_date": "1995-01-01", "nation": "INDIA", "order_count": 1, "revenue": "50.00"},
+    ]
+    lineage = metadata["dagster/column_lineage"]
+    assert isinstance(lineage, dg.TableColumnLineageMetadataValue)
+    assert lineage.value.deps_by_column["revenue"] == [
+        dg.TableColumnDep(asset_key=dg.AssetKey(["silver", "lineitem"]), column_name=name)
+        for name in ("l_discount", "l_extendedprice")
+    ]
+
+
 def test_gold_revenue_is_checked_against_silver(
     platform_assets: list[dg.AssetsDefinition],
     resources: dict[str, object],

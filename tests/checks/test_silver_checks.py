@@ -49,6 +49,25 @@ def test_quarantine_rate_fails_above_one_percent_and_silver_still_flows(
     assert not rate.passed
     assert rate.severity == dg.AssetCheckSeverity.ERROR
     assert rate.metadata["rate"].value == 0.5
+    assert rate.metadata["quarantine_table"] == dg.MetadataValue.asset(
+        dg.AssetKey(["quarantine", "orders"])
+    )
+
+
+def test_check_metadata_is_numbers_tables_and_links_not_json(
+    platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
+) -> None:
+    landing.drop("orders/1995-01-01/a.tbl", tbl_orders(1, 1) + "2|7|O|bad|1995-01-01|x|y|0|c|\n")
+    evaluations = checks(materialize_layers(platform_assets, resources, "orders", "1995-01-01"))
+    typed = (
+        dg.IntMetadataValue,
+        dg.FloatMetadataValue,
+        dg.TableMetadataValue,
+        dg.DagsterAssetMetadataValue,
+    )
+    for name, evaluation in evaluations.items():
+        for key, value in evaluation.metadata.items():
+            assert isinstance(value, typed), (name, key, value)
 
 
 def test_quarantine_rate_between_thresholds_is_a_warning(
