@@ -5,12 +5,13 @@ first load (`first_load`) and judges only what the UI shows, not which sensor ra
 is visited last, so its screenshot shows gold built.
 """
 
+import contextlib
 import re
 import urllib.parse
 
 import dagster as dg
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from data_platform.contracts import entity_named
 from data_platform.contracts import lineage as lin
@@ -47,16 +48,17 @@ def show_facets(page: Page, shown: set[str]) -> None:
     dialog.get_by_role("button", name="Save").click()
 
 
-def expand_all_groups(page: Page) -> None:
-    """Show every asset of the graph's groups (the settings menu offers the opposite when the
-    groups are already expanded)."""
-    page.get_by_role("button", name="settings", exact=True).click()
-    toggle = page.get_by_role("menuitem", name=re.compile(r"(Expand|Collapse) all groups"))
-    if "Expand" in toggle.inner_text():
-        toggle.click()
-    else:
-        page.keyboard.press("Escape")
-    expect(page.get_by_role("menu")).to_be_hidden()
+def expand_all_groups(page: Page, inside: Locator) -> None:
+    """Expand the graph's groups until `inside`, something in a group, shows: the menu's toggle
+    does nothing while the graph is still loading its groups."""
+    for _ in range(4):
+        if inside.is_visible():
+            return
+        page.get_by_role("button", name="settings", exact=True).click()
+        page.get_by_role("menuitem", name=re.compile(r"(Expand|Collapse) all groups")).click()
+        with contextlib.suppress(AssertionError):
+            expect(inside).to_be_visible(timeout=10_000)
+    expect(inside).to_be_visible()
 
 
 def test_a_silver_table_shows_its_row_count_columns_and_passed_checks(
@@ -68,6 +70,9 @@ def test_a_silver_table_shows_its_row_count_columns_and_passed_checks(
     expect(page.get_by_text(f"{CUSTOMERS_AT_SF_001:,}", exact=True)).to_be_visible()
     for column in lin.silver_schema(entity_named("customer")):
         expect(page.get_by_text(column, exact=True).first).to_be_visible()
+    for figure in ("rows_landed", "rows_current", "rows_quarantined"):
+        expect(page.get_by_text(figure, exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="quarantine / customer")).to_be_visible()
     screenshot(page, "asset-page.png")
 
     page.goto(f"/assets/{key.to_user_string()}?view=checks")
@@ -140,10 +145,13 @@ def test_the_graph_shows_the_layers_every_gold_mart_and_what_each_asset_is(
 
     page.goto(lineage(f'+key:"{DAILY_MART.to_user_string()}"'))
     show_facets(page, {"Description", "Owner", "Asset checks", "Status", "Kind tag", "Partitions"})
-    expand_all_groups(page)
-    for key in graph.get(DAILY_MART).parent_keys | {DAILY_MART}:
-        first_line = (graph.get(key).description or "").splitlines()[0]
-        expect(page.get_by_text(first_line, exact=True)).to_be_visible()
+
+    def first_line(key: dg.AssetKey) -> Locator:
+        return page.get_by_text((graph.get(key).description or "").splitlines()[0], exact=True)
+
+    expand_all_groups(page, first_line(DAILY_MART))
+    for key in graph.get(DAILY_MART).parent_keys:
+        expect(first_line(key)).to_be_visible()
     expect(page.get_by_text("data-platform").first).to_be_visible()
     screenshot(page, "asset-graph.png")
 
