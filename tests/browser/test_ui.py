@@ -18,7 +18,7 @@ from data_platform.contracts import lineage as lin
 from data_platform.definitions import build_definitions
 from tests.browser.conftest import Dagster, screenshot
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.slow
 
 RUN_TIMEOUT = 300_000
 DAILY_MART = dg.AssetKey(["gold", "daily_revenue_by_nation"])

@@ -26,7 +26,7 @@ from tests.conftest import tbl_line, tbl_order
 from tests.e2e.platform_process import DagsterDev, until
 from tests.fake_slack import FakeSlack
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("daemon")]
+pytestmark = pytest.mark.slow
 
 DAILY_GOLD = dg.AssetKey(["gold", "daily_revenue_by_nation"])
 REPORTS = [
