@@ -12,6 +12,7 @@ import urllib.parse
 import dagster as dg
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from data_platform.contracts import entity_named
 from data_platform.contracts import lineage as lin
@@ -55,7 +56,13 @@ def expand_all_groups(page: Page, inside: Locator) -> None:
         if inside.is_visible():
             return
         page.get_by_role("button", name="settings", exact=True).click()
-        page.get_by_role("menuitem", name=re.compile(r"(Expand|Collapse) all groups")).click()
+        toggle = page.get_by_role("menuitem", name=re.compile(r"(Expand|Collapse) all groups"))
+        try:
+            # the menu re-renders while the graph loads: a detached item is retried, not waited on
+            toggle.click(timeout=10_000)
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+            continue
         with contextlib.suppress(AssertionError):
             expect(inside).to_be_visible(timeout=10_000)
     expect(inside).to_be_visible()
