@@ -21,7 +21,7 @@ from data_platform.assets.partitions import TPCH_FIRST_ORDER_DATE
 from data_platform.resources.lake import Lake
 from data_platform.resources.lake_io_manager import LakeIOManager
 from data_platform.resources.landing_zone import LandingZone
-from data_platform.resources.slack import SLACK_API, SlackAlerts
+from data_platform.resources.slack import LOCAL_UI_URL, SLACK_API, SlackAlerts
 from data_platform.resources.warehouse import Warehouse
 
 LANDING_DIR = "PLATFORM_LANDING_DIR"
@@ -36,6 +36,12 @@ SLACK_CHANNEL = "SLACK_CHANNEL"
 SLACK_API_BASE_URL = "SLACK_API_BASE_URL"
 UI_URL = "PLATFORM_UI_URL"
 ALERT_ON_WARN = "PLATFORM_ALERT_ON_WARN"
+FRESHNESS_FAIL_AFTER = "PLATFORM_FRESHNESS_FAIL_AFTER"
+FRESHNESS_WARN_AFTER = "PLATFORM_FRESHNESS_WARN_AFTER"
+FRESHNESS_DIMENSIONS_FAIL_AFTER = "PLATFORM_FRESHNESS_DIMENSIONS_FAIL_AFTER"
+FRESHNESS_DEADLINE_CRON = "PLATFORM_FRESHNESS_DEADLINE_CRON"
+FRESHNESS_DEADLINE_WINDOW = "PLATFORM_FRESHNESS_DEADLINE_WINDOW"
+FRESHNESS_TIMEZONE = "PLATFORM_FRESHNESS_TIMEZONE"
 
 LOCAL_DEFAULTS = {
     LANDING_DIR: "data/landing",
@@ -51,8 +57,15 @@ LOCAL_DEFAULTS = {
     SLACK_CHANNEL: "",
     SLACK_API_BASE_URL: SLACK_API,
     # where alert links point: the Dagster UI as its users reach it
-    UI_URL: "http://127.0.0.1:3000",
+    UI_URL: LOCAL_UI_URL,
     ALERT_ON_WARN: "false",
+    # freshness windows (data_platform/automation/freshness.py): durations like 90s, 45m, 26h, 8d
+    FRESHNESS_FAIL_AFTER: "26h",
+    FRESHNESS_WARN_AFTER: "",
+    FRESHNESS_DIMENSIONS_FAIL_AFTER: "8d",
+    FRESHNESS_DEADLINE_CRON: "",
+    FRESHNESS_DEADLINE_WINDOW: "24h",
+    FRESHNESS_TIMEZONE: "UTC",
 }
 
 S3_VARIABLES = {

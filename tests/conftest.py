@@ -180,6 +180,16 @@ def layer_assets(assets: list[dg.AssetsDefinition], *entities: str) -> list[dg.A
     return [a for a in assets if keys & set(a.keys)]
 
 
+def gold_keys(definitions: dg.Definitions, *, daily: bool) -> list[dg.AssetKey]:
+    """The gold marts the dbt project defines: the daily-partitioned ones, or the reports."""
+    graph = definitions.resolve_asset_graph()
+    return sorted(
+        node.key
+        for node in graph.asset_nodes
+        if node.key.path[0] == "gold" and (node.partitions_def is not None) == daily
+    )
+
+
 def tbl_order(
     key: object,
     day: object = "1995-01-01",

@@ -11,25 +11,12 @@ policy instead: materialized within `PLATFORM_FRESHNESS_DEADLINE_WINDOW` (24h) b
 """
 
 import datetime as dt
-import os
 import re
 
 import dagster as dg
 
-FAIL_AFTER = "PLATFORM_FRESHNESS_FAIL_AFTER"
-WARN_AFTER = "PLATFORM_FRESHNESS_WARN_AFTER"
-DIMENSIONS_FAIL_AFTER = "PLATFORM_FRESHNESS_DIMENSIONS_FAIL_AFTER"
-DEADLINE_CRON = "PLATFORM_FRESHNESS_DEADLINE_CRON"
-DEADLINE_WINDOW = "PLATFORM_FRESHNESS_DEADLINE_WINDOW"
-TIMEZONE = "PLATFORM_FRESHNESS_TIMEZONE"
+from data_platform import settings
 
-DEFAULTS = {
-    FAIL_AFTER: "26h",
-    WARN_AFTER: "",
-    DIMENSIONS_FAIL_AFTER: "8d",
-    DEADLINE_WINDOW: "24h",
-    TIMEZONE: "UTC",
-}
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -41,25 +28,26 @@ def duration(text: str) -> dt.timedelta:
     return dt.timedelta(**{UNITS[found[2]]: int(found[1])})
 
 
-def _setting(name: str) -> str:
-    return os.environ.get(name) or DEFAULTS.get(name, "")
-
-
 def daily_policy() -> dg.FreshnessPolicy:
     """For assets the daily drops feed: silver orders and lineitem, every gold mart."""
-    if cron := _setting(DEADLINE_CRON):
+    if cron := settings.value(settings.FRESHNESS_DEADLINE_CRON):
         return dg.FreshnessPolicy.cron(
             deadline_cron=cron,
-            lower_bound_delta=duration(_setting(DEADLINE_WINDOW)),
-            timezone=_setting(TIMEZONE),
+            lower_bound_delta=duration(settings.value(settings.FRESHNESS_DEADLINE_WINDOW)),
+            timezone=settings.value(settings.FRESHNESS_TIMEZONE),
         )
-    fail = duration(_setting(FAIL_AFTER))
-    warn = duration(w) if (w := _setting(WARN_AFTER)) else None
+    fail = duration(settings.value(settings.FRESHNESS_FAIL_AFTER))
+    warn = duration(w) if (w := settings.value(settings.FRESHNESS_WARN_AFTER)) else None
     if warn is not None and warn >= fail:
-        raise ValueError(f"{WARN_AFTER} ({warn}) must be shorter than {FAIL_AFTER} ({fail})")
+        raise ValueError(
+            f"{settings.FRESHNESS_WARN_AFTER} ({warn}) must be shorter than "
+            f"{settings.FRESHNESS_FAIL_AFTER} ({fail})"
+        )
     return dg.FreshnessPolicy.time_window(fail_window=fail, warn_window=warn)
 
 
 def dimensions_policy() -> dg.FreshnessPolicy:
     """For silver of the dimension extracts, which land rarely."""
-    return dg.FreshnessPolicy.time_window(fail_window=duration(_setting(DIMENSIONS_FAIL_AFTER)))
+    return dg.FreshnessPolicy.time_window(
+        fail_window=duration(settings.value(settings.FRESHNESS_DIMENSIONS_FAIL_AFTER))
+    )

@@ -10,6 +10,7 @@ import dagster as dg
 import polars as pl
 
 from data_platform.assets.metadata import records_table
+from data_platform.checks.offenders import offenders
 from data_platform.contracts import lineage as lin
 from data_platform.landing.formats import UNREADABLE_FILE
 from data_platform.landing.layout import LandedFile
@@ -36,20 +37,20 @@ def specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
 def known_layout(key: dg.AssetKey, per_file: pl.DataFrame, passed_over: int) -> dg.AssetCheckResult:
     """`per_file` has per landed file: `rows`, `layout_errors`, `unreadable`."""
     broken = per_file.filter((pl.col("layout_errors") > 0) | pl.col("unreadable"))
-    return dg.AssetCheckResult(
-        asset_key=key,
-        check_name="known_layout",
-        passed=broken.height == 0,
+    return offenders(
+        broken,
+        "files_with_layout_errors",
         severity=dg.AssetCheckSeverity.WARN,
+        examples=EXAMPLES,
         metadata={
             "files_read": dg.MetadataValue.int(per_file.height),
-            "files_with_layout_errors": dg.MetadataValue.int(broken.height),
             "records_with_layout_errors": dg.MetadataValue.int(
                 int(per_file["layout_errors"].sum())
             ),
             "files_passed_over": dg.MetadataValue.int(passed_over),
-            "examples": records_table(broken.head(EXAMPLES)),
         },
+        asset_key=key,
+        check_name="known_layout",
     )
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import dagster as dg
 import polars as pl
 
-from data_platform.assets.metadata import records_table
+from data_platform.checks.offenders import offenders
 from data_platform.contracts import lineage as lin
 from data_platform.resources.lake import Lake
 from data_platform.resources.warehouse import WAREHOUSE_POOL, Warehouse
@@ -18,7 +18,6 @@ SILVER = {
 # Scale 2 times scale 2 must be widened first: polars would keep scale 2 and round every line.
 EXACT = pl.Decimal(38, 4)
 HALF_CENT = Decimal("0.005")
-EXAMPLES = 10
 
 
 def revenue_from_silver(lake: Lake, low: dt.date, high: dt.date) -> pl.DataFrame:
@@ -94,13 +93,8 @@ def revenue_check(partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefiniti
                 [low, high],
             ).pl()
         wrong = compare(gold, revenue_from_silver(lake, low, high))
-        return dg.AssetCheckResult(
-            passed=wrong.height == 0,
-            metadata={
-                "gold_rows": dg.MetadataValue.int(gold.height),
-                "mismatches": dg.MetadataValue.int(wrong.height),
-                "examples": records_table(wrong.head(EXAMPLES)),
-            },
+        return offenders(
+            wrong, "mismatches", metadata={"gold_rows": dg.MetadataValue.int(gold.height)}
         )
 
     return _check

@@ -14,11 +14,10 @@ import polars as pl
 
 from data_platform.assets.keys import lake_key
 from data_platform.assets.metadata import records_table
+from data_platform.checks.offenders import EXAMPLES, offenders
 from data_platform.contracts import Entity
 from data_platform.contracts import lineage as lin
 from data_platform.transforms.silver import unaccounted
-
-EXAMPLES = 10
 
 
 def specs(entity: Entity, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -52,15 +51,12 @@ def specs(entity: Entity, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
 
 def contract(key: dg.AssetKey, failed: pl.DataFrame) -> dg.AssetCheckResult:
     by_check = failed.group_by("check").len("rows").sort("rows", descending=True)
-    return dg.AssetCheckResult(
+    return offenders(
+        failed,
+        "failures",
+        metadata={"failures_by_check": records_table(by_check)},
         asset_key=key,
         check_name="contract",
-        passed=failed.height == 0,
-        metadata={
-            "failures": dg.MetadataValue.int(failed.height),
-            "failures_by_check": records_table(by_check),
-            "examples": records_table(failed.head(EXAMPLES)),
-        },
     )
 
 
@@ -83,15 +79,7 @@ def primary_key_unique(
         .with_columns(pl.col("dates").list.join(", "))
         .collect()
     )
-    return dg.AssetCheckResult(
-        asset_key=key,
-        check_name="primary_key_unique",
-        passed=duplicates.height == 0,
-        metadata={
-            "duplicate_keys": dg.MetadataValue.int(duplicates.height),
-            "examples": records_table(duplicates.head(EXAMPLES)),
-        },
-    )
+    return offenders(duplicates, "duplicate_keys", asset_key=key, check_name="primary_key_unique")
 
 
 def reconciliation(key: dg.AssetKey, per_file: pl.DataFrame) -> dg.AssetCheckResult:

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
-from data_platform.assets.metadata import records_table
+from data_platform.checks.offenders import offenders
 from data_platform.contracts import lineage as lin
 from data_platform.resources.lake import Lake
 
-EXAMPLES = 10
 TRAILING_DAYS = 28
 # A day is anomalous when its row count is below a quarter, or above four times, the median of
 # the trailing days that landed anything (with at least a week of them to compare with). Below a
@@ -77,14 +76,7 @@ def referential_integrity_check(
         )
         orphans = children.join(parents, on=list(reference.columns), how="anti")
         found = orphans.select(*reference.columns, lin.BUSINESS_DATE, lin.SOURCE_FILE).collect()
-        return dg.AssetCheckResult(
-            passed=found.height == 0,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "orphans": dg.MetadataValue.int(found.height),
-                "examples": records_table(found.head(EXAMPLES)),
-            },
-        )
+        return offenders(found, "orphans", severity=dg.AssetCheckSeverity.WARN)
 
     return _check
 
@@ -112,14 +104,7 @@ def volume_anomaly_check(
             .collect()
         )
         anomalies = anomalous_days(daily, low, high)
-        return dg.AssetCheckResult(
-            passed=anomalies.height == 0,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "anomalous_days": dg.MetadataValue.int(anomalies.height),
-                "examples": records_table(anomalies.head(EXAMPLES)),
-            },
-        )
+        return offenders(anomalies, "anomalous_days", severity=dg.AssetCheckSeverity.WARN)
 
     return _check
 

@@ -12,16 +12,17 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
-from data_platform.contracts import ENTITIES
+from data_platform.assets.keys import lake_key, lake_keys
+from data_platform.contracts import ENTITIES, entity_named
 from data_platform.definitions import build_definitions
+from tests.conftest import gold_keys
 
 DAILY_GOLD = dg.AssetKey(["gold", "daily_revenue_by_nation"])
-REPORTS = [dg.AssetKey(["gold", name]) for name in ("pricing_summary", "local_supplier_volume")]
 DAYS = ["1995-01-01", "1995-01-02", "1995-01-03"]
 
 
 def key(layer: str, entity: str) -> dg.AssetKey:
-    return dg.AssetKey([layer, entity])
+    return lake_key(layer, entity_named(entity))
 
 
 class Ticks:
@@ -73,13 +74,12 @@ class Ticks:
     def run_everything(self, days: list[str]) -> None:
         """Every layer built for `days` (what the first load leaves), and the ticks settled."""
         for entity in ENTITIES:
-            partitions = days if entity.partitioned else []
-            for layer in ("bronze", "silver", "quarantine"):
-                self.materialized(key(layer, entity.name), *partitions)
-        self.materialized(DAILY_GOLD, *days)
-        for report in REPORTS:
+            for asset in lake_keys(entity):
+                self.materialized(asset, *(days if entity.partitioned else []))
+        for mart in gold_keys(self.defs, daily=True):
+            self.materialized(mart, *days)
+        for report in gold_keys(self.defs, daily=False):
             self.materialized(report)
-        self.materialized(dg.AssetKey(["gold", "customer_lifetime_value"]))
         for _ in range(3):
             self.tick()
 

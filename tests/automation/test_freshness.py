@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from dagster._core.definitions.freshness import CronFreshnessPolicy, TimeWindowFreshnessPolicy
 
+from data_platform import settings
 from data_platform.automation import freshness
 from data_platform.definitions import build_definitions
 
@@ -32,8 +33,8 @@ def test_daily_fed_assets_fail_after_a_day_and_dimensions_after_a_week() -> None
 
 
 def test_windows_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(freshness.FAIL_AFTER, "90s")
-    monkeypatch.setenv(freshness.WARN_AFTER, "1m")
+    monkeypatch.setenv(settings.FRESHNESS_FAIL_AFTER, "90s")
+    monkeypatch.setenv(settings.FRESHNESS_WARN_AFTER, "1m")
     policy = policies()["silver/lineitem"]
     assert isinstance(policy, TimeWindowFreshnessPolicy)
     assert fail_window(policy) == dt.timedelta(seconds=90)
@@ -42,7 +43,7 @@ def test_windows_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_a_deadline_cron_switches_to_a_cron_policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(freshness.DEADLINE_CRON, "0 9 * * *")
+    monkeypatch.setenv(settings.FRESHNESS_DEADLINE_CRON, "0 9 * * *")
     policy = policies()["gold/daily_revenue_by_nation"]
     assert isinstance(policy, CronFreshnessPolicy)
     assert policy.deadline_cron == "0 9 * * *"
@@ -56,7 +57,7 @@ def test_a_deadline_cron_switches_to_a_cron_policy(monkeypatch: pytest.MonkeyPat
 def test_a_wrong_setting_stops_loading_with_a_clear_error(
     monkeypatch: pytest.MonkeyPatch, fail: str, warn: str, message: str
 ) -> None:
-    monkeypatch.setenv(freshness.FAIL_AFTER, fail)
-    monkeypatch.setenv(freshness.WARN_AFTER, warn)
+    monkeypatch.setenv(settings.FRESHNESS_FAIL_AFTER, fail)
+    monkeypatch.setenv(settings.FRESHNESS_WARN_AFTER, warn)
     with pytest.raises(ValueError, match=message):
         freshness.daily_policy()

@@ -17,7 +17,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from data_platform.contracts import entity_named
 from data_platform.contracts import lineage as lin
 from data_platform.definitions import build_definitions
-from tests.browser.conftest import Dagster, screenshot
+from tests.browser.conftest import screenshot
+from tests.platform_server import DagsterDev
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +70,7 @@ def expand_all_groups(page: Page, inside: Locator) -> None:
 
 
 def test_a_silver_table_shows_its_row_count_columns_and_passed_checks(
-    page: Page, first_load: Dagster, definitions: dg.Definitions
+    page: Page, first_load: DagsterDev, definitions: dg.Definitions
 ) -> None:
     key = dg.AssetKey(["silver", "customer"])
     page.goto(f"/assets/{key.to_user_string()}")
@@ -90,7 +91,7 @@ def test_a_silver_table_shows_its_row_count_columns_and_passed_checks(
         expect(row).to_contain_text("Succeeded")
 
 
-def test_a_gold_report_materializes_from_its_page(page: Page, first_load: Dagster) -> None:
+def test_a_gold_report_materializes_from_its_page(page: Page, first_load: DagsterDev) -> None:
     page.goto("/assets/gold/pricing_summary")
     page.get_by_role("button").filter(has_text=re.compile(r"^Materialize$")).click()
     page.get_by_role("link", name="View", exact=True).click()  # the "Launched run" toast
@@ -108,7 +109,7 @@ def test_a_gold_report_materializes_from_its_page(page: Page, first_load: Dagste
 
 
 def test_a_backfill_from_the_partition_dialog_materializes_the_days(
-    page: Page, first_load: Dagster
+    page: Page, first_load: DagsterDev
 ) -> None:
     days = f"[{BACKFILL[0]}...{BACKFILL[1]}]"
     page.goto(f"/assets/{DAILY_MART.to_user_string()}")
@@ -138,7 +139,7 @@ def test_a_backfill_from_the_partition_dialog_materializes_the_days(
 
 
 def test_the_graph_shows_the_layers_every_gold_mart_and_what_each_asset_is(
-    page: Page, first_load: Dagster, definitions: dg.Definitions
+    page: Page, first_load: DagsterDev, definitions: dg.Definitions
 ) -> None:
     graph = definitions.resolve_asset_graph()
     page.goto("/asset-groups")

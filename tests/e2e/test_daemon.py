@@ -20,20 +20,18 @@ import duckdb
 import pytest
 
 from data_platform.alerts.outbox import KEY as OUTBOX_KEY
+from data_platform.contracts import ENTITIES
+from data_platform.definitions import build_definitions
 from data_platform.simulate.__main__ import main as simulate
 from data_platform.simulate.oracle import expected, mismatches
-from tests.conftest import tbl_line, tbl_order
-from tests.e2e.platform_process import DagsterDev, until
+from tests.conftest import gold_keys, tbl_line, tbl_order
 from tests.fake_slack import FakeSlack
+from tests.platform_server import DagsterDev, until
 
 pytestmark = pytest.mark.slow
 
 DAILY_GOLD = dg.AssetKey(["gold", "daily_revenue_by_nation"])
-REPORTS = [
-    dg.AssetKey(["gold", name])
-    for name in ("pricing_summary", "local_supplier_volume", "customer_lifetime_value")
-]
-DIMENSIONS = ("region", "nation", "part", "supplier", "partsupp", "customer")
+DIMENSIONS = [entity.name for entity in ENTITIES if not entity.partitioned]
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -46,15 +44,9 @@ timings: dict[str, float] = {}
 class Platform:
     def __init__(self, root: Path, slack: FakeSlack) -> None:
         self.root, self.slack = root, slack
-        self.landing, self.warehouse = root / "landing", root / "warehouse.duckdb"
-        self.landing.mkdir()
         self.dev = DagsterDev(
-            root / "dagster_home",
+            root,
             {
-                "PLATFORM_LANDING_DIR": str(self.landing),
-                "PLATFORM_LAKE_DIR": str(root / "lake"),
-                "PLATFORM_WAREHOUSE_PATH": str(self.warehouse),
-                "DAGSTER_EVENT_BATCH_SIZE": "100000",
                 "PLATFORM_SENSOR_INTERVAL_SECONDS": "3",
                 "PLATFORM_AUTOMATION_INTERVAL_SECONDS": "3",
                 "PLATFORM_ALERT_INTERVAL_SECONDS": "3",
@@ -68,6 +60,7 @@ class Platform:
                 "PLATFORM_UI_URL": "http://dagster.example.com",
             },
         )
+        self.landing, self.warehouse = self.dev.landing, self.dev.warehouse
 
     def instance(self) -> dg.DagsterInstance:
         return self.dev.instance()
@@ -164,9 +157,11 @@ def test_the_whole_history_landed_at_once_reaches_correct_gold_in_a_few_runs(
     for entity in staging.iterdir():
         entity.rename(platform.landing / entity.name)
 
+    reports = gold_keys(build_definitions(), daily=False)
+
     def correct() -> bool:
         if not platform.idle() or not all(
-            platform.materialized_after(k, landed, None) for k in REPORTS
+            platform.materialized_after(k, landed, None) for k in reports
         ):
             return False
         with platform.reading() as connection:
