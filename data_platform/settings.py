@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 from dagster_deltalake import LocalConfig, S3Config
 
 from data_platform.assets.gold import DBT_PROJECT_DIR
 from data_platform.assets.partitions import TPCH_FIRST_ORDER_DATE
+from data_platform.resources.dbt import GoldDbt
 from data_platform.resources.lake import Lake
 from data_platform.resources.lake_io_manager import LakeIOManager
 from data_platform.resources.landing_zone import LandingZone
@@ -139,7 +139,7 @@ def resources() -> dict[str, object]:
         "lake": lake(),
         "warehouse": warehouse(),
         "slack": slack(),
-        "dbt": DbtCliResource(
+        "dbt": GoldDbt(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),
             # the dbt installed beside this interpreter, whether or not its venv is activated

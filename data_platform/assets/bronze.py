@@ -24,6 +24,8 @@ from data_platform.resources.landing_zone import LandingZone
 
 READ_THREADS = 8
 METADATA_ROWS = 50
+# landed bytes read and parsed at once: bounds a range run's memory
+SLICE_BYTES = 64 * 2**20
 
 
 def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -53,7 +55,10 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
         counts = []
         with scratch() as directory:
             spill = Spill(directory, "bronze", lin.bronze_schema(entity))
-            for low, high in windows(context):
+            landed: dict[dt.date, int] = {}
+            for found in scan.files:
+                landed[found.business_date] = landed.get(found.business_date, 0) + found.size
+            for low, high in windows(context, landed, SLICE_BYTES):
                 files = [f for f in scan.files if low <= f.business_date < high]
                 frame = read_files(entity, landing_zone, files).with_columns(ingested_at)
                 counts.append(bronze_checks.per_file_counts(frame, files))

@@ -1,32 +1,22 @@
-"""Work on a long partition range one month at a time, with bounded memory.
+"""Work on a long partition range a slice at a time, with bounded memory.
 
-A single-run backfill hands an asset years of daily partitions. Each month is computed on its own
+A single-run backfill hands an asset years of daily partitions. The range is cut into slices of
+whole days by volume (landed bytes for bronze, bronze rows for silver), each computed on its own
 and parked in an Arrow IPC file on the run worker's scratch disk; the IO manager then streams all
-of them into one Delta commit. Memory holds one month, not the history.
+of them into one Delta commit. Memory holds one slice, not the history, and a small history is
+one slice: per-slice overhead (a validation, a file) is paid per volume, not per month.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
-
-
-def months(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
-    """[start, end) cut at month boundaries."""
-    windows = []
-    low = start
-    while low < end:
-        next_month = (low.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-        high = min(next_month, end)
-        windows.append((low, high))
-        low = high
-    return windows
 
 
 def run_window(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date] | None:
@@ -37,10 +27,29 @@ def run_window(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date] | N
     return window.start.date(), window.end.date()
 
 
-def windows(context: dg.AssetExecutionContext) -> list[tuple[dt.date, dt.date]]:
-    """The months of a run's partition window; everything at once for an unpartitioned asset."""
+def windows(
+    context: dg.AssetExecutionContext, weights: Mapping[dt.date, int], budget: int
+) -> list[tuple[dt.date, dt.date]]:
+    """The run's window in slices (see `slices`); everything at once for an unpartitioned asset."""
     span = run_window(context)
-    return [(dt.date.min, dt.date.max)] if span is None else months(*span)
+    return [(dt.date.min, dt.date.max)] if span is None else slices(span, weights, budget)
+
+
+def slices(
+    span: tuple[dt.date, dt.date], weights: Mapping[dt.date, int], budget: int
+) -> list[tuple[dt.date, dt.date]]:
+    """[start, end) cut into consecutive slices of whole days, each weighing at most `budget`
+    (a heavier day is a slice of its own); days without a weight weigh nothing."""
+    start, end = span
+    found: list[tuple[dt.date, dt.date]] = []
+    low, total = start, 0
+    for day in sorted(day for day in weights if start <= day < end):
+        if total and total + weights[day] > budget:
+            found.append((low, day))
+            low, total = day, 0
+        total += weights[day]
+    found.append((low, end))
+    return found
 
 
 class Spill:

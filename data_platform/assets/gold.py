@@ -1,22 +1,15 @@
 """Gold: business marts built by the dbt project in `dbt_project/` on the DuckDB warehouse."""
 
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
-import sqlglot
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DbtCliInvocation,
-    DbtCliResource,
-    DbtProject,
-    dbt_assets,
-)
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtProject, dbt_assets
 
 from data_platform.assets.gold_metadata import column_lineage, mart_metadata
+from data_platform.resources.dbt import GoldDbt
 from data_platform.resources.warehouse import WAREHOUSE_POOL, Warehouse
 
 DBT_PROJECT_DIR = Path(__file__).parents[2] / "dbt_project"
@@ -59,15 +52,14 @@ def manifest_path(project: DbtProject) -> Path:
 
 def build(
     context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
+    dbt: GoldDbt,
     warehouse: Warehouse,
     date_column: str | None = None,
 ) -> Iterator[Any]:
     """`dbt build` of the selected models and their tests; tests become asset checks. Each model
     built gets its row counts, a preview and its column lineage (see `gold_metadata`)."""
     window = context.partition_time_window if date_column else None
-    dbt_vars = json.dumps(warehouse.dbt_vars(window))
-    invocation = dbt.cli(["build", "--vars", dbt_vars], context=context, raise_on_error=False)
+    invocation = dbt.build(context, warehouse.dbt_environment(window))
     events = list(invocation.stream())
     if any(isinstance(event, dg.Output) for event in events):
         with warehouse.connect(read_only=True) as connection:
@@ -100,7 +92,7 @@ def described(
     try:
         lineage = column_lineage(compiled.read_text())
         metadata["dagster/column_lineage"] = dg.MetadataValue.column_lineage(lineage)
-    except (OSError, ValueError, sqlglot.errors.SqlglotError) as error:
+    except (OSError, ValueError) as error:
         context.log.warning(f"no column lineage for {key.to_user_string()}: {error}")
     return output.with_metadata(metadata)
 
@@ -121,7 +113,7 @@ def gold_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition
         pool=WAREHOUSE_POOL,
     )
     def gold_daily_marts(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+        context: dg.AssetExecutionContext, dbt: GoldDbt, warehouse: Warehouse
     ) -> Iterator[Any]:
         yield from build(context, dbt, warehouse, date_column=DAILY_DATE_COLUMN)
 
@@ -134,7 +126,7 @@ def gold_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition
         pool=WAREHOUSE_POOL,
     )
     def gold_marts(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+        context: dg.AssetExecutionContext, dbt: GoldDbt, warehouse: Warehouse
     ) -> Iterator[Any]:
         yield from build(context, dbt, warehouse)
 

@@ -22,6 +22,8 @@ from data_platform.transforms.silver import balanced as result_balanced
 from data_platform.transforms.silver import refine
 
 METADATA_ROWS = 20
+# bronze rows refined at once: bounds a range run's memory
+SLICE_ROWS = 500_000
 
 
 def _sums(totals: pl.DataFrame) -> dict[str, int]:
@@ -80,7 +82,9 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
         with scratch() as directory:
             silver = Spill(directory, "silver", lin.silver_schema(entity))
             quarantine = Spill(directory, "quarantine", lin.quarantine_schema(entity))
-            for low, high in windows(context):
+            per_day = bronze.group_by(lin.BUSINESS_DATE).len().collect()
+            weights = dict(zip(per_day[lin.BUSINESS_DATE], per_day["len"], strict=True))
+            for low, high in windows(context, weights, SLICE_ROWS):
                 chunk = bronze.filter(pl.col(lin.BUSINESS_DATE).is_between(low, high, "left"))
                 result = refine(entity, chunk.collect())
                 silver.add(result.silver)

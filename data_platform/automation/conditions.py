@@ -18,18 +18,22 @@ AC = dg.AutomationCondition
 
 
 def _settled() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
-    """Nothing upstream is still being built, nor this asset, and no blocking check upstream
-    stands failed.
+    """No run upstream is still building what this asset reads, this asset is neither in a run
+    nor in a backfill, and no blocking check upstream stands failed.
 
     Upstream means parents and grandparents: gold waits while bronze is still loading a range, so
-    a first load's silver tables finish before gold is built once over all of them.
+    a first load's silver tables finish before gold is built once over all of them. Upstream
+    runs are what is waited for, not upstream backfills: a backfill is marked complete only on
+    the backfill daemon's next pass (every 30 s) after its last run, and this asset fires only on
+    upstream updates, which are done once the runs are.
 
     A blocking check that has not run yet does not hold a partition back: a parent requested on
     the same tick runs in the same run, and the run itself stops before the child if it fails.
     Checks are recorded per run (a range run has no single partition to record them on), so a
     failed blocking check holds back everything downstream of its asset until a run passes it.
     """
-    busy = AC.any_deps_in_progress() | AC.any_deps_match(AC.any_deps_in_progress())
+    running = AC.run_in_progress()
+    busy = AC.any_deps_match(running) | AC.any_deps_match(AC.any_deps_match(running))
     failed = AC.any_deps_match(AC.any_checks_match(AC.check_failed(), blocking_only=True))
     return (
         ~busy.with_label("upstream_in_progress")

@@ -19,8 +19,9 @@ SOURCES_FILE = (
 HEADER = (
     "# Generated from data_platform/contracts by `python -m data_platform.contracts.dbt_sources`.\n"
 )
-# dbt-duckdb reads each silver Delta table with delta_scan; lake_dir is passed by the platform.
-EXTERNAL_LOCATION = "delta_scan('{{ var('lake_dir') }}/silver/{name}')"
+# dbt-duckdb reads each silver Delta table with delta_scan; the platform passes the lake's location
+# (see data_platform/resources/warehouse.py), the default is for dbt run by hand in its folder.
+EXTERNAL_LOCATION = "delta_scan('{{ env_var('PLATFORM_LAKE_DIR', '../data/lake') }}/silver/{name}')"
 
 
 def sources() -> dict[str, Any]:

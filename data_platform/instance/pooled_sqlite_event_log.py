@@ -7,8 +7,15 @@ minutes for a few years of history before any data is touched. Keeping one engin
 file and committing with `synchronous=NORMAL` (safe with SQLite's write-ahead log against process
 crashes; a power cut may lose the last events) brings it to about 4.5 ms.
 
-Dagster has no public extension point for this; the class plugs in through `dagster.yaml`
-(`config/dagster.yaml`) and only overrides how connections are made.
+A range run's events come in batches (`DAGSTER_EVENT_BATCH_SIZE`): the planned events when the
+run is created, the materializations when a step ends. The stock storage writes a batch event by
+event, each in transactions of its own, and serializes a check planned for N partitions N times;
+here a batch is one transaction per database, and a planned check is serialized once. Recording
+a range of 2,406 days for two assets and two checks went from 32 s to 9 s.
+
+Dagster has no public extension point for this: SqliteEventLogStorage is the only SQLite event
+log it ships (a private module), and this subclass plugs in through `dagster.yaml`
+(`config/dagster.yaml`), overriding how connections are made and how batches are written.
 """
 
 from __future__ import annotations
@@ -21,15 +28,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
 from dagster import Field, StringSource
-from dagster._core.events import ASSET_EVENTS
-
-# Private module: SqliteEventLogStorage is the only SQLite event log Dagster ships.
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationPlanned,
+)
+from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, BATCH_WRITABLE_EVENTS
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, AssetKeyTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from dagster._serdes import ConfigurableClassData
-from sqlalchemy import create_engine, event
+from dagster._serdes import ConfigurableClassData, serialize_value
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 # As long as the stock storage waits for a locked database.
 BUSY_TIMEOUT_SECONDS = 30
@@ -67,7 +79,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     max_overflow=8,
                     connect_args={"timeout": BUSY_TIMEOUT_SECONDS},
                 )
-                event.listen(engine, "connect", _relaxed_sync)
+                sqlalchemy.event.listen(engine, "connect", _relaxed_sync)
                 self._engines[shard] = engine
             self._engines.move_to_end(shard)
             while len(self._engines) > OPEN_RUN_SHARDS + 1:
@@ -86,11 +98,17 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 yield connection
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        """Asset events of one run (a range run's per-partition materializations, or its planned
-        events) go in one transaction per database; anything else is stored one by one."""
+        """A run's batch of asset events (a range run's per-partition materializations, or the
+        events planned when the run is created) in one transaction per database.
+
+        Dagster batches them, but the stock SQLite storage then writes them one by one, each
+        in its own transactions; this also keeps one asset-key row update per asset, not per
+        event. Anything else is stored one by one, as the stock storage does.
+        """
         run_ids = {event.run_id for event in events}
         if len(run_ids) != 1 or not all(
-            event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS for event in events
+            event.is_dagster_event and event.dagster_event_type in BATCH_WRITABLE_EVENTS
+            for event in events
         ):
             super().store_event_batch(events)
             return
@@ -98,11 +116,76 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         with self.run_connection(run_ids.pop()) as connection:
             for statement in statements:
                 connection.execute(statement)
-        with self.index_transaction() as connection:
-            event_ids = [_inserted_id(connection, statement) for statement in statements]
-            self._store_asset_event_tags(connection, list(events), event_ids)
-            for event, event_id in zip(events, event_ids, strict=True):
-                self._store_asset_event(connection, event, event_id)
+        assets = [
+            (event, statement)
+            for event, statement in zip(events, statements, strict=True)
+            if event.dagster_event_type in ASSET_EVENTS
+        ]
+        if assets:
+            with self.index_transaction() as connection:
+                ids = [_inserted_id(connection, statement) for _, statement in assets]
+                self._store_asset_event_tags(connection, [event for event, _ in assets], ids)
+                self._store_asset_entries(connection, [event for event, _ in assets], ids)
+        # few per run (one per check, whatever the number of partitions): the stock way
+        for event, statement in zip(events, statements, strict=True):
+            if event.dagster_event_type in ASSET_CHECK_EVENTS:
+                with self.index_connection() as connection:
+                    event_id = _inserted_id(connection, statement)
+                self.store_asset_check_event(event, event_id)
+
+    def _store_asset_entries(
+        self, connection: Connection, events: Sequence[EventLogEntry], ids: Sequence[int]
+    ) -> None:
+        """Each asset's row in the asset index as the batch leaves it.
+
+        The stock storage updates the row once per event; each kind of event sets the same columns
+        every time, so only the last event of each kind decides what the row holds.
+        """
+        last: dict[tuple[str, str], tuple[int, EventLogEntry, int]] = {}
+        for position, (event, event_id) in enumerate(zip(events, ids, strict=True)):
+            asset_key = event.get_dagster_event().asset_key
+            if asset_key is not None:
+                kind = event.get_dagster_event().event_type_value
+                last[asset_key.to_string(), kind] = (position, event, event_id)
+        with_index_columns = self._has_asset_key_index_cols_on_connection(connection)
+        rows: dict[str, dict[str, Any]] = {}
+        for (key, _), (_, event, event_id) in sorted(last.items(), key=lambda item: item[1][0]):
+            values = self._get_asset_entry_values(event, event_id, with_index_columns)
+            rows.setdefault(key, {}).update(values)
+        for key, values in rows.items():
+            if not values:
+                continue
+            try:
+                with connection.begin_nested():
+                    connection.execute(AssetKeyTable.insert().values(asset_key=key, **values))
+            except IntegrityError:
+                connection.execute(
+                    AssetKeyTable.update().values(**values).where(AssetKeyTable.c.asset_key == key)
+                )
+
+    def _store_asset_check_evaluation_planned(
+        self, event: EventLogEntry, event_id: int | None
+    ) -> None:
+        """One row per planned partition, as the stock storage writes them, but the event is
+        serialized once, not once per row: a check planned for a history's 2,400 days took 1 s."""
+        planned = event.get_dagster_event().event_specific_data
+        assert isinstance(planned, AssetCheckEvaluationPlanned)
+        subset = planned.partitions_subset
+        partitions: list[str | None] = list(subset.get_partition_keys()) if subset else [None]
+        shared = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),  # type: ignore[no-untyped-call]
+            "evaluation_event_storage_id": event_id,
+        }
+        with self.index_connection() as connection:
+            connection.execute(
+                AssetCheckExecutionsTable.insert(),
+                [{**shared, "partition": partition} for partition in partitions],
+            )
 
     def dispose(self) -> None:
         with self._engines_lock:

@@ -83,19 +83,22 @@ def decode_lines(raw: bytes) -> Lines:
 def read_landed_files(entity: Entity, files: list[Decoded]) -> pl.DataFrame:
     """Parse landed files into bronze rows (all but the ingestion timestamp).
 
-    All `.tbl` files are parsed in one vectorized pass: a run over years of history reads
-    thousands of small files, and per-file overhead would dominate.
+    All `.tbl` files are parsed in one vectorized pass, and every file's lineage is joined on at
+    once: a run over years of history reads thousands of small files, and per-file overhead would
+    dominate.
     """
-    frames = [empty_landed_frame(entity)]
     tbl = [(i, d) for i, d in enumerate(files) if d.error is None and d.landed.format == "tbl"]
+    # every column, even where no file has it (rows are aligned by name)
+    frames = [_rows_frame(entity, []).with_columns(pl.lit(None, pl.Int64).alias(FILE_INDEX))]
     if tbl:
-        frames.append(_with_lineage(entity, parse_tbl(entity, tbl), files))
+        frames.append(parse_tbl(entity, tbl))
     for index, item in enumerate(files):
         if item.error is None and item.landed.format == "tbl":
             continue
-        frame = _parse_one(entity, item).with_columns(pl.lit(index, pl.Int64).alias(FILE_INDEX))
-        frames.append(_with_lineage(entity, frame, files))
-    return pl.concat(frames, how="vertical")
+        frames.append(
+            _parse_one(entity, item).with_columns(pl.lit(index, pl.Int64).alias(FILE_INDEX))
+        )
+    return _with_lineage(entity, pl.concat(frames, how="diagonal"), files)
 
 
 def read_landed_file(entity: Entity, landed: LandedFile, content: bytes) -> pl.DataFrame:
@@ -257,17 +260,17 @@ def _rows_frame(entity: Entity, rows: list[dict[str, object]]) -> pl.DataFrame:
 
 
 def parse_parquet(entity: Entity, raw: bytes) -> pl.DataFrame:
-    """Parquet with TPC-H column names; values are kept as their text form."""
+    """Parquet with TPC-H column names; values are kept as their text form. Columns the file
+    lacks are left out (the rows of all files are aligned by name)."""
     frame = pl.read_parquet(io.BytesIO(raw))
     frame = frame.rename({name: name.strip().lower() for name in frame.columns})
-    return frame.select(
-        *[
-            (
-                pl.col(name).cast(pl.String) if name in frame.columns else pl.lit(None, pl.String)
-            ).alias(name)
-            for name in _record_columns(entity)
-        ],
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(lin.SOURCE_LINE),
-        pl.lit(None, pl.String).alias(lin.LAYOUT_ERROR),
-        pl.lit(None, pl.String).alias(lin.RAW_RECORD),
+    known = [name for name in _record_columns(entity) if name in frame.columns]
+    return (
+        frame.select(known)
+        .cast(pl.String)
+        .with_columns(
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(lin.SOURCE_LINE),
+            pl.lit(None, pl.String).alias(lin.LAYOUT_ERROR),
+            pl.lit(None, pl.String).alias(lin.RAW_RECORD),
+        )
     )

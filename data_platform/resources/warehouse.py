@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import duckdb
@@ -27,17 +26,16 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
     path: str = Field(description="DuckDB warehouse file.")
     lake_dir: str = Field(description="Root of the Delta lake dbt reads silver tables from.")
 
-    def dbt_vars(self, window: dg.TimeWindow | None = None) -> dict[str, Any]:
-        """The `--vars` every dbt invocation gets: locations, and the partition window if any."""
-        variables: dict[str, Any] = {
-            "warehouse_path": _absolute(self.path),
-            "lake_dir": _absolute(self.lake_dir),
-            "duckdb_extension_directory": extension_directory(),
+    def dbt_environment(self, window: dg.TimeWindow | None = None) -> dict[str, str]:
+        """What every dbt invocation is given (`dbt_project/profiles.yml`, the silver sources and
+        the daily window macro read it): the locations, and the partition window if any."""
+        return {
+            "PLATFORM_WAREHOUSE_PATH": _absolute(self.path),
+            "PLATFORM_LAKE_DIR": _absolute(self.lake_dir),
+            "DUCKDB_EXTENSION_DIRECTORY": extension_directory(),
+            "PLATFORM_WINDOW_START": window.start.date().isoformat() if window else "",
+            "PLATFORM_WINDOW_END": window.end.date().isoformat() if window else "",
         }
-        if window is not None:
-            variables["min_date"] = window.start.date().isoformat()
-            variables["max_date"] = window.end.date().isoformat()
-        return variables
 
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """A connection for readers (checks, tests, BI); gold tables need no extension."""

@@ -1,22 +1,26 @@
 {#-
     The order-date window of a daily-partitioned model.
 
-    Daily models are rebuilt one window at a time: the vars `min_date` and `max_date` (ISO dates,
-    `max_date` exclusive) select the order dates [min_date, max_date). Without them, or on a full
-    refresh, the window is every date. Incremental runs first delete their window from the table
-    (`delete_daily_window` as a pre_hook), then append what the model computes for it, so a day
-    whose orders all disappeared ends up with no rows.
+    Daily models are rebuilt one window at a time: the environment variables PLATFORM_WINDOW_START
+    and PLATFORM_WINDOW_END (ISO dates, the end exclusive) select the order dates [start, end).
+    Unset or empty, or on a full refresh, the window is every date. Incremental runs first delete
+    their window from the table (`delete_daily_window` as a pre_hook), then append what the model
+    computes for it, so a day whose orders all disappeared ends up with no rows.
+
+    The window comes in environment variables, not vars: dbt re-parses the whole project whenever
+    a var changes (seconds per run, as every partition has its own window), but only the files
+    that read an environment variable when its value changes.
 -#}
 
 {% macro daily_window() %}
-    {%- set min_date = var('min_date', none) -%}
-    {%- set max_date = var('max_date', none) -%}
-    {%- set min_date = none if min_date in (none, '') else min_date | string -%}
-    {%- set max_date = none if max_date in (none, '') else max_date | string -%}
+    {%- set min_date = env_var('PLATFORM_WINDOW_START', '') -%}
+    {%- set max_date = env_var('PLATFORM_WINDOW_END', '') -%}
+    {%- set min_date = none if min_date == '' else min_date -%}
+    {%- set max_date = none if max_date == '' else max_date -%}
     {%- if (min_date is none) != (max_date is none) -%}
         {{ exceptions.raise_compiler_error(
-            "vars min_date and max_date must be given together, got min_date=" ~ min_date
-            ~ " and max_date=" ~ max_date) }}
+            "PLATFORM_WINDOW_START and PLATFORM_WINDOW_END must be given together, got "
+            ~ min_date ~ " and " ~ max_date) }}
     {%- endif -%}
     {%- if min_date is none or should_full_refresh() -%}
         {{ return(none) }}
@@ -24,12 +28,14 @@
     {%- for value in (min_date, max_date) -%}
         {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value) -%}
             {{ exceptions.raise_compiler_error(
-                "vars min_date and max_date must be ISO dates (YYYY-MM-DD), got " ~ value) }}
+                "PLATFORM_WINDOW_START and PLATFORM_WINDOW_END must be ISO dates (YYYY-MM-DD), got "
+                ~ value) }}
         {%- endif -%}
     {%- endfor -%}
     {%- if min_date >= max_date -%}
         {{ exceptions.raise_compiler_error(
-            "var min_date (" ~ min_date ~ ") must be before max_date (" ~ max_date ~ ")") }}
+            "PLATFORM_WINDOW_START (" ~ min_date ~ ") must be before PLATFORM_WINDOW_END ("
+            ~ max_date ~ ")") }}
     {%- endif -%}
     {{ return({'min_date': min_date, 'max_date': max_date}) }}
 {% endmacro %}

@@ -312,3 +312,41 @@ def test_a_lake_on_s3_replaces_a_partition_and_keeps_the_others(
         [(_, compacted)] = built.lake.tables([silver_key])
         assert len(compacted.file_uris()) == 1
         assert built.lake.scan(silver_key).collect().sort("o_orderkey").equals(silver)
+
+
+def test_a_range_worked_on_in_many_slices_gives_what_one_slice_gives(
+    platform_assets: list[dg.AssetsDefinition],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def land(root: Path) -> None:
+        landing = Landing(root / "landing")
+        for offset in range(6):
+            day = dt.date(1995, 1, 1) + dt.timedelta(days=offset)
+            landing.drop(
+                f"orders/{day}/a.tbl", tbl_orders(10 * offset + 1, 10 * offset + 2, day=day)
+            )
+        landing.drop("orders/1995-01-03/broken.tbl", "not|an|order|\n")
+
+    tables = []
+    for name, budget in (("one", None), ("many", 1)):
+        root = tmp_path / name
+        land(root)
+        if budget:
+            monkeypatch.setattr("data_platform.assets.bronze.SLICE_BYTES", budget)
+            monkeypatch.setattr("data_platform.assets.silver.SLICE_ROWS", budget)
+        materialize_layers(
+            platform_assets,
+            platform_resources(root),
+            "orders",
+            partition_range=("1995-01-01", "1995-01-06"),
+        )
+        lake = root / "lake"
+        tables.append(
+            (
+                silver_orders(lake),
+                read_table(lake, "quarantine", "orders").select(lin.REASON, lin.SOURCE_FILE).rows(),
+            )
+        )
+    assert tables[0] == tables[1]
+    assert len(tables[0][0]) == 12

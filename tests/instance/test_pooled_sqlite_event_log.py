@@ -12,9 +12,17 @@ CONFIG = Path(__file__).parents[2] / "config" / "dagster.yaml"
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-04-01")
 
 
-@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
-def daily(context: dg.AssetExecutionContext) -> None:
+CHECK = dg.AssetCheckKey(dg.AssetKey("daily"), "non_empty")
+
+
+@dg.asset(
+    partitions_def=DAYS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[dg.AssetCheckSpec(CHECK.name, asset=CHECK.asset_key, partitions_def=DAYS)],
+)
+def daily(context: dg.AssetExecutionContext) -> dg.MaterializeResult:  # type: ignore[type-arg]
     context.log.info(f"{len(context.partition_keys)} days")
+    return dg.MaterializeResult(check_results=[dg.AssetCheckResult(passed=True)])
 
 
 @pytest.fixture(params=["one by one", "batched"])
@@ -51,6 +59,19 @@ def test_range_run_is_recorded_for_every_partition(dagster_home: Path) -> None:
         assert len(records) == len(DAYS.get_partition_keys())
         assert reader.get_run_by_id(result.run_id).is_success  # type: ignore[union-attr]
         assert (dagster_home / "history" / "runs" / "index.db").exists()
+        # what the run planned is known per partition: the UI's in-progress and failed days
+        planned = reader.event_log_storage.get_latest_planned_materialization_info(
+            dg.AssetKey("daily"), partition="2024-02-15"
+        )
+        assert planned is not None
+        assert planned.run_id == result.run_id
+        # the check, planned for each day of the range, and its result (for the run as a whole,
+        # as Dagster records a partitioned check's result in a range run)
+        history = reader.event_log_storage.get_asset_check_execution_history(CHECK, limit=500)
+        assert {e.run_id for e in history} == {result.run_id}
+        planned_days = {e.partition for e in history if e.status.value == "PLANNED"}
+        assert planned_days == set(DAYS.get_partition_keys())
+        assert [e.status.value for e in history if e.partition is None] == ["SUCCEEDED"]
 
 
 def test_many_runs_keep_a_bounded_number_of_open_databases(dagster_home: Path) -> None:

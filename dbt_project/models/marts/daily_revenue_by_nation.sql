@@ -1,6 +1,6 @@
 {#-
-    Daily-partitioned and incremental: with vars min_date/max_date only order dates in
-    [min_date, max_date) are computed, and the pre_hook first deletes that window from the table
+    Daily-partitioned and incremental: with a window (PLATFORM_WINDOW_START/END) only its order
+    dates are computed, and the pre_hook first deletes that window from the table
     (see macros/daily_window.sql). Without the vars, or on a full refresh, every date is computed.
 -#}
 {{
