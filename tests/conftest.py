@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import shutil
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,6 +116,22 @@ def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bucket]:
         reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(reset).close()
         server.stop()
+
+
+CONFIG = Path(__file__).parents[1] / "config" / "dagster.yaml"
+
+
+@pytest.fixture
+def local_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+    """A Dagster instance as `make run` configures it (`config/dagster.yaml`, events of a range
+    written in batches), in the test's own DAGSTER_HOME."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(CONFIG, home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "100000")
+    with dg.DagsterInstance.get() as instance:
+        yield instance
 
 
 @pytest.fixture(scope="session")

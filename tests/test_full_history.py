@@ -33,7 +33,7 @@ TPCH_SF001_ROWS = {
 
 
 def backfill(
-    assets: list[dg.AssetsDefinition], resources: dict[str, object]
+    assets: list[dg.AssetsDefinition], resources: dict[str, object], instance: dg.DagsterInstance
 ) -> dg.ExecuteInProcessResult:
     """What a backfill of everything does: dimensions, the daily range, then the gold reports."""
     is_gold = [any(k.path[0] == "gold" for k in a.keys) for a in assets]
@@ -44,9 +44,9 @@ def backfill(
     reports = [
         a for a, gold in zip(assets, is_gold, strict=True) if a.partitions_def is None and gold
     ]
-    assert dg.materialize(dimensions, resources=resources).success
-    assert dg.materialize(daily, resources=resources, tags=RANGE).success
-    result = dg.materialize(reports, resources=resources)
+    assert dg.materialize(dimensions, resources=resources, instance=instance).success
+    assert dg.materialize(daily, resources=resources, tags=RANGE, instance=instance).success
+    result = dg.materialize(reports, resources=resources, instance=instance)
     assert result.success
     return result
 
@@ -71,9 +71,10 @@ def test_full_history_reaches_correct_gold_and_a_rerun_changes_nothing(
     landing_dir: Path,
     lake_dir: Path,
     warehouse_path: Path,
+    local_instance: dg.DagsterInstance,
 ) -> None:
     assert main(["--sf", "0.01", "--out", str(landing_dir), "--formats", "tbl,csv,parquet"]) == 0
-    reports = backfill(platform_assets, resources)
+    reports = backfill(platform_assets, resources, local_instance)
 
     assert {e: read_table(lake_dir, "silver", e).height for e in TPCH_SF001_ROWS} == TPCH_SF001_ROWS
     assert all(read_table(lake_dir, "quarantine", e).height == 0 for e in TPCH_SF001_ROWS)
@@ -87,6 +88,6 @@ def test_full_history_reaches_correct_gold_and_a_rerun_changes_nothing(
     assert shown == {name: len(first[name]) for name in shown}
     assert set(shown) == {"pricing_summary", "local_supplier_volume", "customer_lifetime_value"}
 
-    backfill(platform_assets, resources)
+    backfill(platform_assets, resources, local_instance)
     assert {e: read_table(lake_dir, "silver", e).height for e in TPCH_SF001_ROWS} == TPCH_SF001_ROWS
     assert gold_tables(warehouse_path) == first

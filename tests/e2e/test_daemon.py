@@ -3,7 +3,12 @@ itself, and Slack (a fake Web API on 127.0.0.1) hearing of each failure exactly 
 
 One platform serves the whole module, and its tests build on one another in order: the first
 load, a new day, a correction, a failed check, a failed run across a Slack outage and a daemon
-restart, stale dimensions and their recovery. Timings are printed and kept in `timings`.
+restart, stale dimensions and their recovery.
+
+How long the platform took is recorded, not asserted (a loaded machine is slower, and a timed test
+fails for reasons that are not bugs): each test records its figure with `record_property`, and
+`tests/e2e/conftest.py` prints them at the end of the session. The `until` timeouts only stop a
+test that hangs.
 """
 
 import contextlib
@@ -11,7 +16,7 @@ import datetime as dt
 import json
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,6 +27,7 @@ import pytest
 from data_platform.alerts.outbox import KEY as OUTBOX_KEY
 from data_platform.contracts import ENTITIES
 from data_platform.definitions import build_definitions
+from data_platform.sensors.landing_sensor import RANGE_END, RANGE_START
 from data_platform.simulate.__main__ import main as simulate
 from data_platform.simulate.oracle import expected, mismatches
 from tests.conftest import gold_keys, tbl_line, tbl_order
@@ -38,7 +44,6 @@ ACTIVE = [
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 ]
-timings: dict[str, float] = {}
 
 
 class Platform:
@@ -73,11 +78,13 @@ class Platform:
         hidden.write_text(content)
         hidden.rename(path)
 
+    def runs_finished(self) -> bool:
+        return not self.instance().get_runs(filters=dg.RunsFilter(statuses=ACTIVE), limit=1)
+
     def idle(self) -> bool:
-        instance = self.instance()
-        runs = instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE), limit=1)
-        backfills = [b for b in instance.get_backfills(limit=20) if b.status.value == "REQUESTED"]
-        return not runs and not backfills
+        """No run, and no backfill left to submit runs."""
+        backfills = self.instance().get_backfills(limit=20)
+        return self.runs_finished() and all(b.status.value != "REQUESTED" for b in backfills)
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -133,7 +140,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     finally:
         platform.dev.stop()
         slack.stop()
-        print("\ndaemon timings (s):", json.dumps(timings))
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +155,9 @@ def customer_nation(platform: Platform, customer: int) -> str:
 
 
 def test_the_whole_history_landed_at_once_reaches_correct_gold_in_a_few_runs(
-    platform: Platform, oracle: dict[str, tuple[list[str], list[tuple[str, ...]]]]
+    platform: Platform,
+    oracle: dict[str, tuple[list[str], list[tuple[str, ...]]]],
+    record_property: Callable[[str, object], None],
 ) -> None:
     staging = platform.root / "staging"
     assert simulate(["--sf", "0.01", "--out", str(staging), "--formats", "tbl,csv,parquet"]) == 0
@@ -160,23 +168,32 @@ def test_the_whole_history_landed_at_once_reaches_correct_gold_in_a_few_runs(
     reports = gold_keys(build_definitions(), daily=False)
 
     def correct() -> bool:
-        if not platform.idle() or not all(
+        # the data, once no run is left: a backfill is marked complete only on the backfill
+        # daemon's next pass, which is bookkeeping, not data
+        if not platform.runs_finished() or not all(
             platform.materialized_after(k, landed, None) for k in reports
         ):
             return False
         with platform.reading() as connection:
             return mismatches(connection, oracle) == []
 
-    until(correct, timeout=1200, every=5, why="gold equal to the TPC-H oracle")
-    timings["first_load"] = time.time() - landed
+    until(correct, timeout=1200, every=2, why="gold equal to the TPC-H oracle")
+    record_property("first_load_seconds", round(time.time() - landed, 1))
+    until(platform.idle, timeout=300, why="the backfills to be marked complete")
     runs = platform.instance().get_runs(
         filters=dg.RunsFilter(created_after=dt.datetime.fromtimestamp(landed, dt.UTC))
     )
-    timings["first_load_runs"] = len(runs)
+    record_property("first_load_runs", len(runs))
     assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
     assert len(runs) <= 12, "a few range runs, not a run per day"
-    # target: under 2 minutes on an idle machine; the bound leaves room for a loaded CI machine
-    assert timings["first_load"] < 900
+
+
+def partitions_of(run: dg.DagsterRun) -> tuple[str | None, str | None]:
+    """The first and last day a run targets; (None, None) for an unpartitioned run."""
+    tags = run.tags
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"], tags["dagster/partition"]
+    return tags.get(RANGE_START), tags.get(RANGE_END)
 
 
 def land_day(platform: Platform, day: str, order: int, customer: int, price: str) -> None:
@@ -187,7 +204,9 @@ def land_day(platform: Platform, day: str, order: int, customer: int, price: str
     )
 
 
-def test_one_new_day_reaches_gold_by_itself_in_seconds(platform: Platform) -> None:
+def test_one_new_day_reaches_gold_by_itself_in_seconds(
+    platform: Platform, record_property: Callable[[str, object], None]
+) -> None:
     nation = customer_nation(platform, 1)
     landed = time.time()
     land_day(platform, "1998-08-10", 900_001, customer=1, price="100.00")
@@ -197,13 +216,20 @@ def test_one_new_day_reaches_gold_by_itself_in_seconds(platform: Platform) -> No
         timeout=180,
         why="gold for the new day",
     )
-    timings["new_day"] = done - landed
+    record_property("new_day_seconds", round(done - landed, 1))
     until(platform.idle, timeout=300, why="the day's runs to end")
     assert platform.gold_day("1998-08-10") == [(nation, 1, Decimal("95.0000"))]
-    assert timings["new_day"] < 60, "target: under 20 s on an idle machine"
+    runs = platform.instance().get_runs(
+        filters=dg.RunsFilter(created_after=dt.datetime.fromtimestamp(landed, dt.UTC))
+    )
+    # small runs for that day (bronze; silver and its gold day) and the reports, not a rebuild
+    assert {partitions_of(run) for run in runs} <= {("1998-08-10", "1998-08-10"), (None, None)}
+    assert len(runs) <= 3
 
 
-def test_a_correction_in_an_old_dates_folder_updates_that_days_gold(platform: Platform) -> None:
+def test_a_correction_in_an_old_dates_folder_updates_that_days_gold(
+    platform: Platform, record_property: Callable[[str, object], None]
+) -> None:
     nation = customer_nation(platform, 1)
     before = {row[0]: row for row in platform.gold_day("1995-03-15")}
     landed = time.time()
@@ -214,7 +240,7 @@ def test_a_correction_in_an_old_dates_folder_updates_that_days_gold(platform: Pl
         timeout=180,
         why="gold for the corrected day",
     )
-    timings["old_date_correction"] = time.time() - landed
+    record_property("old_date_correction_seconds", round(time.time() - landed, 1))
     until(platform.idle, timeout=300, why="the day's runs to end")
     after = {row[0]: row for row in platform.gold_day("1995-03-15")}
     count, revenue = before.get(nation, (nation, 0, Decimal(0)))[1:]
