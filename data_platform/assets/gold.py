@@ -59,7 +59,7 @@ def build(
     """`dbt build` of the selected models and their tests; tests become asset checks. Each model
     built gets its row counts, a preview and its column lineage (see `gold_metadata`)."""
     window = context.partition_time_window if date_column else None
-    invocation = dbt.build(context, warehouse.dbt_environment(window))
+    invocation = dbt.build(context, warehouse.dbt_environment(window), warehouse.dbt_target_dir())
     events = list(invocation.stream())
     if any(isinstance(event, dg.Output) for event in events):
         with warehouse.connect(read_only=True) as connection:

@@ -9,8 +9,9 @@ that took 12.4 s before dbt's own work began:
   `fetch_row_counts()`/`fetch_column_metadata()`; gold reads its metadata from the warehouse
   itself (`data_platform/assets/gold_metadata.py`), so no adapter is made.
 - Every invocation gets a new target folder, so dbt parses the whole project each time (4 s);
-  here the target folder is kept per warehouse, and settings reach dbt as environment variables
-  (see `Warehouse.dbt_environment`), so dbt re-parses only what changed.
+  here the target folder is kept beside the warehouse (`Warehouse.dbt_target_dir`), and settings
+  reach dbt as environment variables (`Warehouse.dbt_environment`), so dbt re-parses only what
+  changed. The warehouse pool lets one dbt build run at a time, so one folder is enough.
 
 Both overridden members are private to dagster-dbt (pinned in requirements.lock); the tests of gold
 run through this class.
@@ -19,7 +20,6 @@ run through this class.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
@@ -40,10 +40,10 @@ class GoldDbt(DbtCliResource):
     """`dbt build` of the selected gold models and their data tests, from a Dagster step."""
 
     def build(
-        self, context: dg.AssetExecutionContext, environment: Mapping[str, str]
+        self, context: dg.AssetExecutionContext, environment: Mapping[str, str], target: Path
     ) -> DbtCliInvocation:
-        """Start `dbt build` for the step's selection, with `environment` added to the process's."""
-        target = Path(self.project_dir) / "target" / "platform" / _digest(environment)
+        """Start `dbt build` for the step's selection, with `environment` added to the process's
+        and its artifacts in `target`."""
         with _environment(environment):
             # the subprocess starts inside cli(): it takes the environment with it
             return self.cli(
@@ -56,13 +56,6 @@ class GoldDbt(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
         return None
-
-
-def _digest(environment: Mapping[str, str]) -> str:
-    """One target folder per warehouse and lake: parses are reused by that deployment's runs,
-    which the warehouse pool lets build one at a time, and never shared with another's."""
-    where = f"{environment['PLATFORM_WAREHOUSE_PATH']}|{environment['PLATFORM_LAKE_DIR']}"
-    return hashlib.sha256(where.encode()).hexdigest()[:16]
 
 
 @contextlib.contextmanager

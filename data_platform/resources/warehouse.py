@@ -37,6 +37,11 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
             "PLATFORM_WINDOW_END": window.end.date().isoformat() if window else "",
         }
 
+    def dbt_target_dir(self) -> Path:
+        """Where dbt keeps its parse and compiled SQL between runs: beside the warehouse it
+        builds, one per deployment (`warehouse.duckdb` → `warehouse.dbt/`)."""
+        return Path(_absolute(self.path)).with_suffix(".dbt")
+
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """A connection for readers (checks, tests, BI); gold tables need no extension."""
         return duckdb.connect(_absolute(self.path), read_only=read_only)
