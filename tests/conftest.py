@@ -247,3 +247,18 @@ def tbl_frame(entity: str, records: str) -> pl.DataFrame:
     return frame.select(frame.columns[: len(names)]).rename(
         dict(zip(frame.columns, names, strict=False))
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What the daemon tests measured (they record how long the platform took, not assert it)."""
+    measured = [
+        (report.nodeid.split("::")[-1], name, value)
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if isinstance(report, pytest.TestReport) and report.when == "call"
+        for name, value in report.user_properties
+    ]
+    if measured:
+        terminalreporter.section("platform with its daemon: measured")
+        for test, name, value in measured:
+            terminalreporter.write_line(f"{name:>30}: {value}  ({test})")

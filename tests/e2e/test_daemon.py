@@ -7,7 +7,7 @@ restart, stale dimensions and their recovery.
 
 How long the platform took is recorded, not asserted (a loaded machine is slower, and a timed test
 fails for reasons that are not bugs): each test records its figure with `record_property`, and
-`tests/e2e/conftest.py` prints them at the end of the session. The `until` timeouts only stop a
+`tests/conftest.py` prints them at the end of the session. The `until` timeouts only stop a
 test that hangs.
 """
 
@@ -222,9 +222,8 @@ def test_one_new_day_reaches_gold_by_itself_in_seconds(
     runs = platform.instance().get_runs(
         filters=dg.RunsFilter(created_after=dt.datetime.fromtimestamp(landed, dt.UTC))
     )
-    # small runs for that day (bronze; silver and its gold day) and the reports, not a rebuild
+    # runs for that day (bronze; silver and its gold day) and the reports, not a history rebuild
     assert {partitions_of(run) for run in runs} <= {("1998-08-10", "1998-08-10"), (None, None)}
-    assert len(runs) <= 3
 
 
 def test_a_correction_in_an_old_dates_folder_updates_that_days_gold(
