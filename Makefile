@@ -48,7 +48,9 @@ test: install dbt-parse  ## run the whole test suite (lint, types, fast and slow
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/e2e
+	# the platform with its daemon, alone on the machine: its tests record how long it takes
+	$(BIN)/pytest tests/e2e
 
 test-fast: install dbt-parse  ## run the fast tests only
 	$(BIN)/pytest -n 2 --dist loadfile -m "not slow"

@@ -214,15 +214,17 @@ def type_rows(entity: Entity, bronze: pl.DataFrame) -> tuple[pl.DataFrame, pl.Da
     """Type every column per the contract; rows that cannot be typed, or that break a business
     rule of the contract, go to quarantine with the reason."""
     checks = _errors(entity)
-    reason = pl.coalesce([error for error, _ in checks])
-    detail = pl.coalesce([pl.when(error.is_not_null()).then(text) for error, text in checks])
-    judged = bronze.with_columns(reason.alias(lin.REASON), detail.alias(lin.DETAIL))
+    judged = bronze.with_columns(pl.coalesce([error for error, _ in checks]).alias(lin.REASON))
     rules = _broken_rules(entity, judged, judged[lin.REASON].is_null())
     judged = judged.with_columns(
         pl.coalesce(pl.col(lin.REASON), rules[lin.REASON]).alias(lin.REASON),
-        pl.coalesce(pl.col(lin.DETAIL), rules[lin.DETAIL]).alias(lin.DETAIL),
+        rules[lin.DETAIL].alias(lin.DETAIL),
     )
-    quarantine = judged.filter(pl.col(lin.REASON).is_not_null()).select(
+    # the detail is written for quarantined rows only: formatting it for every row costs more
+    # than typing them
+    rejected = judged.filter(pl.col(lin.REASON).is_not_null())
+    detail = pl.coalesce([pl.when(error.is_not_null()).then(text) for error, text in checks])
+    quarantine = rejected.with_columns(pl.coalesce(detail, lin.DETAIL).alias(lin.DETAIL)).select(
         *[pl.col(name).cast(dtype) for name, dtype in lin.quarantine_schema(entity).items()]
     )
     typed = judged.filter(pl.col(lin.REASON).is_null()).select(
