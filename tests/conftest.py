@@ -121,15 +121,25 @@ def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bucket]:
 CONFIG = Path(__file__).parents[1] / "config" / "dagster.yaml"
 
 
-@pytest.fixture
-def local_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
-    """A Dagster instance as `make run` configures it (`config/dagster.yaml`, events of a range
-    written in batches), in the test's own DAGSTER_HOME."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
+def local_dagster_home(
+    home: Path, monkeypatch: pytest.MonkeyPatch, batch_size: str | None = "100000"
+) -> Path:
+    """`home` made the DAGSTER_HOME of an instance configured as `make run` configures it
+    (`config/dagster.yaml`; with `batch_size`, a range's events are written in batches)."""
+    home.mkdir(exist_ok=True)
     shutil.copy(CONFIG, home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "100000")
+    if batch_size is None:
+        monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    else:
+        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size)
+    return home
+
+
+@pytest.fixture
+def local_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+    """A Dagster instance of the local profile in the test's own DAGSTER_HOME."""
+    local_dagster_home(tmp_path / "dagster_home", monkeypatch)
     with dg.DagsterInstance.get() as instance:
         yield instance
 

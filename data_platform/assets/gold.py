@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+import sqlglot
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtProject, dbt_assets
 
 from data_platform.assets.gold_metadata import column_lineage, mart_metadata
@@ -92,7 +93,7 @@ def described(
     try:
         lineage = column_lineage(compiled.read_text())
         metadata["dagster/column_lineage"] = dg.MetadataValue.column_lineage(lineage)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, sqlglot.errors.SqlglotError) as error:
         context.log.warning(f"no column lineage for {key.to_user_string()}: {error}")
     return output.with_metadata(metadata)
 

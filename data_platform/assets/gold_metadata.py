@@ -60,15 +60,7 @@ def silver_schema() -> dict[str, object]:
 
 
 def column_lineage(compiled_sql: str) -> dg.TableColumnLineage:
-    """For each column of a mart, the silver columns it is computed from; ValueError if the SQL
-    cannot be traced."""
-    try:
-        return _column_lineage(compiled_sql)
-    except sqlglot.errors.SqlglotError as error:
-        raise ValueError(f"sqlglot cannot trace the mart's SQL: {error}") from error
-
-
-def _column_lineage(compiled_sql: str) -> dg.TableColumnLineage:
+    """For each column of a mart, the silver columns it is computed from."""
     schema = silver_schema()
     sql = SILVER_SCAN.sub(r"silver.\1", compiled_sql)
     query = qualify(sqlglot.parse_one(sql, dialect="duckdb"), schema=schema, dialect="duckdb")

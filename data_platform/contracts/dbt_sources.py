@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from data_platform.contracts.tpch import ENTITIES
+from data_platform.resources.warehouse import LAKE_VARIABLE
 
 SOURCES_FILE = (
     Path(__file__).parents[2] / "dbt_project" / "models" / "staging" / "_silver__sources.yml"
@@ -21,7 +22,9 @@ HEADER = (
 )
 # dbt-duckdb reads each silver Delta table with delta_scan; the platform passes the lake's location
 # (see data_platform/resources/warehouse.py), the default is for dbt run by hand in its folder.
-EXTERNAL_LOCATION = "delta_scan('{{ env_var('PLATFORM_LAKE_DIR', '../data/lake') }}/silver/{name}')"
+EXTERNAL_LOCATION = (
+    f"delta_scan('{{{{ env_var('{LAKE_VARIABLE}', '../data/lake') }}}}/silver/{{name}}')"
+)
 
 
 def sources() -> dict[str, Any]:

@@ -118,10 +118,6 @@ def _parse_one(entity: Entity, item: Decoded) -> pl.DataFrame:
         return _unreadable(entity, f"{type(error).__name__}: {error}")
 
 
-def empty_landed_frame(entity: Entity) -> pl.DataFrame:
-    return pl.DataFrame(schema=_landed_schema(entity))
-
-
 def _landed_schema(entity: Entity) -> dict[str, pl.DataType]:
     schema = lin.bronze_schema(entity)
     del schema[lin.INGESTED_AT]

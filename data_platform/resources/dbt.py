@@ -4,7 +4,7 @@ Three costs of the stock `DbtCliResource` are avoided, together about 11 s of a 
 that took 12.4 s before dbt's own work began:
 
 - Before every command it runs `dbt --version` in a subprocess (2.7 s) to tell dbt-core from dbt
-  Fusion; dbt-core is a pinned dependency here, so the installed distribution's version is read.
+  Fusion; dbt-core is a pinned dependency here, imported by dagster-dbt, which knows its version.
 - It builds a dbt adapter in the run process, parsing every macro (4.7 s), for
   `fetch_row_counts()`/`fetch_column_metadata()`; gold reads its metadata from the warehouse
   itself (`data_platform/assets/gold_metadata.py`), so no adapter is made.
@@ -23,13 +23,15 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
-from importlib.metadata import version as installed_version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource
-from packaging import version
+from dagster_dbt.compat import DBT_PYTHON_VERSION
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 # What a platform run does not need from dbt: unit tests are run by the test suite, not on every
 # build, and manifest.json/run_results.json (megabytes) are not read.
@@ -51,8 +53,10 @@ class GoldDbt(DbtCliResource):
             )
 
     @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(installed_version("dbt-core"))
+    def _cli_version(self) -> Version:
+        if DBT_PYTHON_VERSION is None:
+            raise RuntimeError("dbt-core is not installed beside the platform")
+        return DBT_PYTHON_VERSION
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
         return None

@@ -10,6 +10,15 @@ from pydantic import Field
 
 from data_platform.resources.duckdb_extensions import extension_directory
 
+# What the dbt project reads from its environment (`profiles.yml`, the generated silver sources,
+# `macros/daily_window.sql`): the platform's own location settings, made absolute, the extension
+# folder, and the order-date window [start, end) of a daily build.
+WAREHOUSE_VARIABLE = "PLATFORM_WAREHOUSE_PATH"
+LAKE_VARIABLE = "PLATFORM_LAKE_DIR"
+EXTENSIONS_VARIABLE = "DUCKDB_EXTENSION_DIRECTORY"
+WINDOW_START_VARIABLE = "PLATFORM_WINDOW_START"
+WINDOW_END_VARIABLE = "PLATFORM_WINDOW_END"
+
 # DuckDB allows one writing process per database file: every step that writes the warehouse
 # takes a slot in this pool, whose limit is 1 (see dagster.yaml written by `make run`).
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -30,11 +39,11 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
         """What every dbt invocation is given (`dbt_project/profiles.yml`, the silver sources and
         the daily window macro read it): the locations, and the partition window if any."""
         return {
-            "PLATFORM_WAREHOUSE_PATH": _absolute(self.path),
-            "PLATFORM_LAKE_DIR": _absolute(self.lake_dir),
-            "DUCKDB_EXTENSION_DIRECTORY": extension_directory(),
-            "PLATFORM_WINDOW_START": window.start.date().isoformat() if window else "",
-            "PLATFORM_WINDOW_END": window.end.date().isoformat() if window else "",
+            WAREHOUSE_VARIABLE: _absolute(self.path),
+            LAKE_VARIABLE: _absolute(self.lake_dir),
+            EXTENSIONS_VARIABLE: extension_directory(),
+            WINDOW_START_VARIABLE: window.start.date().isoformat() if window else "",
+            WINDOW_END_VARIABLE: window.end.date().isoformat() if window else "",
         }
 
     def dbt_target_dir(self) -> Path:

@@ -11,9 +11,8 @@ from deltalake import write_deltalake
 
 from data_platform.definitions import build_definitions
 from data_platform.resources.warehouse import WAREHOUSE_POOL
-from tests.conftest import Landing, delete_record, materialize_layers, tbl_line, tbl_orders
+from tests.conftest import CONFIG, Landing, delete_record, materialize_layers, tbl_line, tbl_orders
 
-CONFIG = Path(__file__).parents[2] / "config" / "dagster.yaml"
 MARTS = (
     "daily_revenue_by_nation",
     "pricing_summary",

@@ -1,14 +1,13 @@
 """The local profile's instance (config/dagster.yaml) records every partition of a range run."""
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from data_platform.instance.pooled_sqlite_event_log import PooledSqliteEventLogStorage
+from tests.conftest import local_dagster_home
 
-CONFIG = Path(__file__).parents[2] / "config" / "dagster.yaml"
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-04-01")
 
 
@@ -29,11 +28,8 @@ def daily(context: dg.AssetExecutionContext) -> dg.MaterializeResult:  # type: i
 def dagster_home(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    shutil.copy(CONFIG, tmp_path / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    if request.param == "batched":
-        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
-    return tmp_path
+    batch_size = "1000" if request.param == "batched" else None
+    return local_dagster_home(tmp_path, monkeypatch, batch_size)
 
 
 def test_range_run_is_recorded_for_every_partition(dagster_home: Path) -> None:
