@@ -7,14 +7,14 @@ found once. Marks start at the present when alerting is first switched on: histo
 - Check failures: the asset-check executions table. Its ids are global, unlike the per-run event
   shards of the SQLite event log that a plain event cursor cannot cross; one summary query per tick
   finds the checks with a newer execution, and only those are read.
-- Freshness: the latest freshness state of each asset with a policy; an alert on entering FAIL,
-  another on leaving it.
+- Freshness: every freshness state change event of an asset with a policy, by storage id; an
+  alert on entering FAIL, another on leaving it for PASS.
 - Sensors: the latest tick of each sensor; one alert when a sensor starts failing, not one per tick.
 """
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -36,7 +36,7 @@ class Marks:
 
     runs: int = 0
     checks: int = 0
-    freshness: dict[str, str] = dataclasses.field(default_factory=dict)
+    freshness_changes: int = 0
     failing_sensors: list[str] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -44,7 +44,9 @@ class Marks:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Marks":
-        return cls(**data)
+        known = {field.name for field in dataclasses.fields(cls)}
+        # an outbox written by an earlier version may carry marks this one no longer keeps
+        return cls(**{name: value for name, value in data.items() if name in known})
 
     @classmethod
     def present(cls, instance: dg.DagsterInstance, repository: dg.RepositoryDefinition) -> "Marks":
@@ -58,8 +60,8 @@ class Marks:
             for s in summaries.values()
             if s.last_check_execution_record
         ]
-        marks = cls(runs=storage.get_maximum_record_id() or 0, checks=max(check_ids, default=0))
-        freshness_changes(instance, repository, marks)
+        latest = storage.get_maximum_record_id() or 0
+        marks = cls(runs=latest, checks=max(check_ids, default=0), freshness_changes=latest)
         sensor_failures(instance, marks)
         return marks
 
@@ -176,40 +178,61 @@ def _asset_path(key: dg.AssetKey) -> str:
 def freshness_changes(
     instance: dg.DagsterInstance, repository: dg.RepositoryDefinition, marks: Marks
 ) -> list[Alert]:
+    """An alert for each freshness state change into FAIL, and one for each change out of it
+    into PASS, read from the event log after the mark: every change is its own event, so two
+    within the same second, or a fail and a recovery between two ticks, are each alerted."""
     graph = repository.asset_graph
     policies = {
         node.key: node.freshness_policy for node in graph.asset_nodes if node.freshness_policy
     }
-    records = instance.event_log_storage.get_freshness_state_records(list(policies))
     alerts = []
-    for key, record in sorted(records.items(), key=lambda item: item[0].to_user_string()):
-        name, state = key.to_user_string(), record.freshness_state
-        before = marks.freshness.get(name)
-        marks.freshness[name] = state.value
-        if before is None:
-            continue
-        stamp = f"{key.to_user_string()}:{record.updated_at.timestamp():.0f}"
-        if state == FreshnessState.FAIL and before != FreshnessState.FAIL.value:
-            alerts.append(
-                Alert(
-                    id=f"freshness:{stamp}",
-                    kind="freshness_failed",
-                    subject=name,
-                    reason=_staleness(instance, key, policies[key]),
-                    path=_asset_path(key),
-                )
-            )
-        elif before == FreshnessState.FAIL.value and state == FreshnessState.PASS:
-            alerts.append(
-                Alert(
-                    id=f"freshness:{stamp}",
-                    kind="freshness_recovered",
-                    subject=name,
-                    reason="materialized again within its freshness window",
-                    path=_asset_path(key),
-                )
-            )
-    return alerts
+    while True:
+        records = instance.event_log_storage.get_event_records(
+            dg.EventRecordsFilter(
+                event_type=dg.DagsterEventType.FRESHNESS_STATE_CHANGE,
+                after_cursor=marks.freshness_changes,
+            ),
+            limit=PAGE,
+            ascending=True,
+        )
+        for record in records:
+            marks.freshness_changes = max(marks.freshness_changes, record.storage_id)
+            event = record.event_log_entry.dagster_event
+            if event is None or event.asset_key not in policies:
+                continue
+            if alert := _freshness_alert(instance, record.storage_id, event, policies):
+                alerts.append(alert)
+        if len(records) < PAGE:
+            return alerts
+
+
+def _freshness_alert(
+    instance: dg.DagsterInstance,
+    storage_id: int,
+    event: dg.DagsterEvent,
+    policies: Mapping[dg.AssetKey, object],
+) -> Alert | None:
+    change = event.asset_freshness_state_change_data
+    key, before, after = change.key, change.previous_state, change.new_state
+    # the event's own storage id: no other event, of any kind or asset, shares it
+    identity = f"freshness:{storage_id}"
+    if after == FreshnessState.FAIL and before != FreshnessState.FAIL:
+        return Alert(
+            id=identity,
+            kind="freshness_failed",
+            subject=key.to_user_string(),
+            reason=_staleness(instance, key, policies[key]),
+            path=_asset_path(key),
+        )
+    if before == FreshnessState.FAIL and after == FreshnessState.PASS:
+        return Alert(
+            id=identity,
+            kind="freshness_recovered",
+            subject=key.to_user_string(),
+            reason="materialized again within its freshness window",
+            path=_asset_path(key),
+        )
+    return None
 
 
 def _staleness(instance: dg.DagsterInstance, key: dg.AssetKey, policy: object) -> str:

@@ -92,13 +92,15 @@ class Alerting:
             )
         )
 
-    def freshness(self, before: FreshnessState, after: FreshnessState) -> None:
+    def freshness(
+        self, before: FreshnessState, after: FreshnessState, at: float | None = None
+    ) -> None:
         self.instance.report_runless_asset_event(
             FreshnessStateChange(
                 key=SILVER_ORDERS,
                 previous_state=before,
                 new_state=after,
-                state_change_timestamp=time.time(),
+                state_change_timestamp=time.time() if at is None else at,
             )
         )
 
@@ -170,6 +172,28 @@ def test_each_failure_is_one_message_naming_it_with_a_ui_link(
     alerting.tick()
     assert len(slack.messages) == 4
     assert "*Fresh again*: `silver/orders`" in slack.texts()[-1]
+
+
+def test_a_recovery_at_the_same_instant_as_its_stale_alert_is_sent_too(
+    alerting: Alerting, slack: FakeSlack
+) -> None:
+    instant = time.time()
+    alerting.freshness(FreshnessState.PASS, FreshnessState.FAIL, at=instant)
+    alerting.tick()
+    alerting.freshness(FreshnessState.FAIL, FreshnessState.PASS, at=instant)
+    alerting.tick()
+    assert [text.split("*")[1] for text in slack.texts()] == ["Stale data", "Fresh again"]
+
+
+def test_a_stale_spell_between_two_ticks_is_alerted_and_its_end_too(
+    alerting: Alerting, slack: FakeSlack
+) -> None:
+    instant = time.time()
+    alerting.freshness(FreshnessState.PASS, FreshnessState.FAIL, at=instant)
+    alerting.freshness(FreshnessState.FAIL, FreshnessState.PASS, at=instant)
+    assert "2 new alerts, 2 delivered, 0 waiting" in alerting.tick()
+    assert [text.split("*")[1] for text in slack.texts()] == ["Stale data", "Fresh again"]
+    assert len(set(slack.alert_ids())) == 2
 
 
 def test_warn_failures_are_sent_only_when_asked_for(alerting: Alerting, slack: FakeSlack) -> None:
