@@ -39,7 +39,7 @@ dbt-parse: install  ## write dbt_project/target/manifest.json, which the code lo
 
 dagster-home:
 	mkdir -p $(DAGSTER_HOME)
-	test -f $(DAGSTER_HOME)/dagster.yaml || cp config/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp config/local/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 run: demo-data dbt-parse dagster-home  ## run the platform locally: Dagster UI and daemon on http://127.0.0.1:3000
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000

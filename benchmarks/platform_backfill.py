@@ -16,7 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
-CONFIG = Path(__file__).parents[1] / "config" / "dagster.yaml"
+CONFIG = Path(__file__).parents[1] / "config" / "local" / "dagster.yaml"
 
 
 def main(first_day: str, last_day: str, report: str) -> int:

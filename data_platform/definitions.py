@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from data_platform import settings
+from data_platform import profiles, settings
 from data_platform.assets.bronze import bronze_asset
 from data_platform.assets.gold import gold_assets
 from data_platform.assets.partitions import daily_partitions
@@ -39,9 +39,7 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=assets,
         asset_checks=[*relation_checks(partitions, daily), revenue_check(partitions)],
-        # Each step is one heavy, already multi-threaded operation (polars, delta-rs, DuckDB); a
-        # process per step would only add seconds of start-up and multiply peak memory.
-        executor=dg.in_process_executor,
+        executor=profiles.executor(),
         jobs=[lake_maintenance_job],
         schedules=[lake_maintenance_schedule],
         sensors=[
@@ -49,7 +47,7 @@ def build_definitions() -> dg.Definitions:
             automation,
             build_alert_sensor(int(settings.value(settings.ALERT_INTERVAL))),
         ],
-        resources=settings.resources(),
+        resources=profiles.resources(),
     ).map_asset_specs(func=policy.apply)
 
 

@@ -1,32 +1,29 @@
-"""The environment profile: every setting the platform reads, its local default, and the resources.
+"""Every setting the platform reads: its environment variable and its local default.
 
 Settings are environment variables read through Dagster's `EnvVar` when set, so the UI shows
 where a value came from and secrets never land in run config. Unset, the local default applies:
-a landing folder, a lake folder and a DuckDB file under `data/`. A lake or landing URL starting with
-`s3://` switches that store to S3, configured by the usual `AWS_*` variables.
+a landing folder, a lake folder and a DuckDB file under `data/`. Which resources the settings build
+is the profile's business (`data_platform/profiles`), chosen by `PLATFORM_PROFILE`.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import dagster as dg
-from dagster_deltalake import LocalConfig, S3Config
 
-from data_platform.assets.gold import DBT_PROJECT_DIR
 from data_platform.assets.partitions import TPCH_FIRST_ORDER_DATE
-from data_platform.resources.dbt import GoldDbt
-from data_platform.resources.lake import Lake
-from data_platform.resources.lake_io_manager import LakeIOManager
-from data_platform.resources.landing_zone import LandingZone
-from data_platform.resources.slack import LOCAL_UI_URL, SLACK_API, SlackAlerts
-from data_platform.resources.warehouse import Warehouse
+from data_platform.resources.slack import LOCAL_UI_URL, SLACK_API
 
+PROFILE = "PLATFORM_PROFILE"
 LANDING_DIR = "PLATFORM_LANDING_DIR"
 LAKE_DIR = "PLATFORM_LAKE_DIR"
 WAREHOUSE_PATH = "PLATFORM_WAREHOUSE_PATH"
+GOLD_CATALOG = "PLATFORM_GOLD_CATALOG"
+GOLD_DATA_PATH = "PLATFORM_GOLD_DATA_PATH"
+CELERY_BROKER = "PLATFORM_CELERY_BROKER"
+CELERY_BACKEND = "PLATFORM_CELERY_BACKEND"
+WAREHOUSE_LOCK_TIMEOUT = "PLATFORM_WAREHOUSE_LOCK_TIMEOUT_SECONDS"
 PARTITIONS_START = "PLATFORM_PARTITIONS_START"
 SENSOR_INTERVAL = "PLATFORM_SENSOR_INTERVAL_SECONDS"
 AUTOMATION_INTERVAL = "PLATFORM_AUTOMATION_INTERVAL_SECONDS"
@@ -44,9 +41,21 @@ FRESHNESS_DEADLINE_WINDOW = "PLATFORM_FRESHNESS_DEADLINE_WINDOW"
 FRESHNESS_TIMEZONE = "PLATFORM_FRESHNESS_TIMEZONE"
 
 LOCAL_DEFAULTS = {
+    # `local` (SQLite instance, local disk, steps in the run's process) or `production`
+    # (PostgreSQL instance, object storage, steps on Celery workers): data_platform/profiles
+    PROFILE: "local",
     LANDING_DIR: "data/landing",
     LAKE_DIR: "data/lake",
     WAREHOUSE_PATH: "data/warehouse.duckdb",
+    # the production profile's gold: a DuckLake catalog (a libpq connection string for its
+    # PostgreSQL database) and the object-store prefix its data files go to
+    GOLD_CATALOG: "dbname=platform_gold host=127.0.0.1 user=postgres",
+    GOLD_DATA_PATH: "s3://platform/gold/",
+    # the production profile's Celery broker and result backend
+    CELERY_BROKER: "amqp://guest:guest@127.0.0.1:5672//",
+    CELERY_BACKEND: "rpc://",
+    # how long a gold build waits for another writer of the warehouse before it asks to be retried
+    WAREHOUSE_LOCK_TIMEOUT: "1800",
     PARTITIONS_START: TPCH_FIRST_ORDER_DATE,
     # how often the landing sensor lists the landing zone, and the automation sensor evaluates
     SENSOR_INTERVAL: "30",
@@ -68,13 +77,6 @@ LOCAL_DEFAULTS = {
     FRESHNESS_TIMEZONE: "UTC",
 }
 
-S3_VARIABLES = {
-    "endpoint": "AWS_ENDPOINT_URL",
-    "access_key_id": "AWS_ACCESS_KEY_ID",
-    "secret_access_key": "AWS_SECRET_ACCESS_KEY",
-    "region": "AWS_REGION",
-}
-
 
 def value(name: str) -> str:
     """A setting's value now (for what must be known when definitions load)."""
@@ -86,63 +88,11 @@ def setting(name: str) -> str | dg.EnvVar:
     return dg.EnvVar(name) if os.environ.get(name) else LOCAL_DEFAULTS[name]
 
 
-def _is_s3(name: str) -> bool:
+def is_s3(name: str) -> bool:
     return value(name).startswith(("s3://", "s3a://"))
 
 
-def _s3_settings() -> dict[str, str]:
-    """The AWS_* variables that are set, by S3Config's field names (delta-rs takes them too)."""
-    return {field: dg.EnvVar(var) for field, var in S3_VARIABLES.items() if os.environ.get(var)}
-
-
-def _s3_config() -> S3Config:
-    """S3 (or an S3-compatible store) configured from the AWS_* variables that are set."""
-    return S3Config.model_validate(_s3_settings())
-
-
-def _storage(name: str) -> S3Config | LocalConfig:
-    return _s3_config() if _is_s3(name) else LocalConfig()
-
-
-def lake_io_manager() -> LakeIOManager:
-    return LakeIOManager(root_uri=setting(LAKE_DIR), storage_options=_storage(LAKE_DIR))
-
-
-def lake() -> Lake:
-    """The same lake for maintenance, with the storage options delta-rs takes."""
-    options = _s3_settings() if _is_s3(LAKE_DIR) else {}
-    return Lake(root_uri=setting(LAKE_DIR), storage_options=options)
-
-
-def landing_zone() -> LandingZone:
-    return LandingZone(url=setting(LANDING_DIR), storage_options=_storage(LANDING_DIR))
-
-
-def warehouse() -> Warehouse:
-    return Warehouse(path=setting(WAREHOUSE_PATH), lake_dir=setting(LAKE_DIR))
-
-
-def slack() -> SlackAlerts:
-    return SlackAlerts(
-        token=setting(SLACK_TOKEN),
-        channel=setting(SLACK_CHANNEL),
-        api_base_url=setting(SLACK_API_BASE_URL),
-        ui_url=setting(UI_URL),
-        alert_on_warn=value(ALERT_ON_WARN).lower() in ("1", "true", "yes"),
-    )
-
-
-def resources() -> dict[str, object]:
-    return {
-        "landing_zone": landing_zone(),
-        "lake_io_manager": lake_io_manager(),
-        "lake": lake(),
-        "warehouse": warehouse(),
-        "slack": slack(),
-        "dbt": GoldDbt(
-            project_dir=str(DBT_PROJECT_DIR),
-            profiles_dir=str(DBT_PROJECT_DIR),
-            # the dbt installed beside this interpreter, whether or not its venv is activated
-            dbt_executable=str(Path(sys.executable).parent / "dbt"),
-        ),
-    }
+def config_value(name: str) -> str | dict[str, str]:
+    """A setting for Dagster config (e.g. an executor's): read from the environment variable by
+    Dagster when it is set, so its value never lands in the run's config; else the default."""
+    return {"env": name} if os.environ.get(name) else LOCAL_DEFAULTS[name]

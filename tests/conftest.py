@@ -19,7 +19,7 @@ import pytest
 from dagster_deltalake import LocalConfig
 from moto.server import ThreadedMotoServer
 
-from data_platform import settings
+from data_platform import profiles
 from data_platform.assets.keys import lake_keys
 from data_platform.contracts import entity_named
 from data_platform.definitions import build_definitions
@@ -50,7 +50,7 @@ def platform_resources(root: Path) -> dict[str, object]:
     """The platform's resources with every location under `root`: landing/, lake/, a warehouse."""
     lake = str(root / "lake")
     return {
-        **settings.resources(),
+        **profiles.resources(),
         "landing_zone": LandingZone(url=str(root / "landing")),
         "lake_io_manager": LakeIOManager(root_uri=lake, storage_options=LocalConfig()),
         "lake": Lake(root_uri=lake),
@@ -118,7 +118,7 @@ def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bucket]:
         server.stop()
 
 
-CONFIG = Path(__file__).parents[1] / "config" / "dagster.yaml"
+CONFIG = Path(__file__).parents[1] / "config" / "local" / "dagster.yaml"
 
 
 def local_dagster_home(

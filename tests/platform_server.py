@@ -52,7 +52,7 @@ class DagsterDev:
         self.landing, self.warehouse = root / "landing", root / "warehouse.duckdb"
         self.landing.mkdir(parents=True, exist_ok=True)
         self.home.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / "config" / "dagster.yaml", self.home / "dagster.yaml")
+        shutil.copy(REPO / "config" / "local" / "dagster.yaml", self.home / "dagster.yaml")
         self.env = {
             "PLATFORM_LANDING_DIR": str(self.landing),
             "PLATFORM_LAKE_DIR": str(root / "lake"),

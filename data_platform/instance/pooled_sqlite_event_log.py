@@ -15,7 +15,7 @@ a range of 2,406 days for two assets and two checks went from 32 s to 9 s.
 
 Dagster has no public extension point for this: SqliteEventLogStorage is the only SQLite event
 log it ships (a private module), and this subclass plugs in through `dagster.yaml`
-(`config/dagster.yaml`), overriding how connections are made and how batches are written.
+(`config/local/dagster.yaml`), overriding how connections are made and how batches are written.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from fsspec.core import url_to_fs
 from pydantic import Field, PrivateAttr
 
 from data_platform.landing.layout import LandedFile, MisfitFile, classify, is_hidden
+from data_platform.resources.object_store import fsspec_options
 
 
 @dataclass
@@ -44,7 +45,7 @@ class LandingZone(dg.ConfigurableResource):  # type: ignore[type-arg]
                 self.url,
                 skip_instance_cache=True,
                 use_listings_cache=False,
-                **_fsspec_options(self.storage_options),
+                **fsspec_options(self.storage_options),
             )
             self._filesystem = filesystem, root.rstrip("/")
         return self._filesystem
@@ -97,20 +98,3 @@ def _modified_at(
 def _in_utc(moment: dt.datetime) -> dt.datetime:
     """botocore gives LastModified in the machine's zone; a zoneless time is taken as UTC."""
     return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _fsspec_options(storage: S3Config | LocalConfig) -> dict[str, Any]:
-    """s3fs's names for the S3 settings that are set."""
-    if not isinstance(storage, S3Config):
-        return {}
-    named = {
-        "endpoint_url": storage.endpoint,
-        "key": storage.access_key_id,
-        "secret": storage.secret_access_key,
-        "token": storage.token,
-    }
-    options: dict[str, Any] = {name: value for name, value in named.items() if value}
-    if storage.region:
-        # botocore itself reads AWS_DEFAULT_REGION, not AWS_REGION
-        options["client_kwargs"] = {"region_name": storage.region}
-    return options

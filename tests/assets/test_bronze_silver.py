@@ -13,6 +13,7 @@ import pytest
 from data_platform import settings
 from data_platform.contracts import lineage as lin
 from data_platform.jobs.lake_maintenance import lake_maintenance_job
+from data_platform.profiles import common
 from data_platform.simulate.landing_writer import LandingWriter
 from tests.conftest import (
     Bucket,
@@ -251,7 +252,7 @@ def test_an_s3_landing_zone_gives_the_same_silver_and_quarantine_as_a_local_fold
         LandingWriter(root, compress=True).land("orders", day, corrections, "csv", "fixes")
     window = (day.isoformat(), next_day.isoformat())
     materialize_layers(platform_assets, platform_resources(local), "orders", partition_range=window)
-    from_s3 = {**platform_resources(remote), "landing_zone": settings.landing_zone()}
+    from_s3 = {**platform_resources(remote), "landing_zone": common.landing_zone()}
     materialize_layers(platform_assets, from_s3, "orders", partition_range=window)
 
     def table(root: Path, layer: str) -> pl.DataFrame:
@@ -281,8 +282,8 @@ def test_a_lake_on_s3_replaces_a_partition_and_keeps_the_others(
     monkeypatch.setenv(settings.LAKE_DIR, s3_bucket.url("lake"))
     on_s3 = {
         **platform_resources(tmp_path),
-        "lake_io_manager": settings.lake_io_manager(),
-        "lake": settings.lake(),
+        "lake_io_manager": common.lake_io_manager(),
+        "lake": common.lake(),
     }
     landing.drop("orders/1995-01-01/a.tbl", tbl_orders(1, 2) + "3|bad|\n")
     landing.drop("orders/1995-01-02/a.tbl", tbl_orders(4, day="1995-01-02"))
@@ -293,7 +294,7 @@ def test_a_lake_on_s3_replaces_a_partition_and_keeps_the_others(
 
     silver_key = dg.AssetKey(["silver", "orders"])
     quarantine_key = dg.AssetKey(["quarantine", "orders"])
-    with dg.build_resources({"lake": settings.lake()}) as built:
+    with dg.build_resources({"lake": common.lake()}) as built:
         silver = built.lake.scan(silver_key).collect().sort("o_orderkey")
         quarantine = built.lake.scan(quarantine_key).collect()
         [(_, written)] = built.lake.tables([silver_key])
@@ -307,8 +308,8 @@ def test_a_lake_on_s3_replaces_a_partition_and_keeps_the_others(
         ("wrong_field_count", "orders/1995-01-01/a.tbl", 3)
     ]
 
-    assert lake_maintenance_job.execute_in_process(resources={"lake": settings.lake()}).success
-    with dg.build_resources({"lake": settings.lake()}) as built:
+    assert lake_maintenance_job.execute_in_process(resources={"lake": common.lake()}).success
+    with dg.build_resources({"lake": common.lake()}) as built:
         [(_, compacted)] = built.lake.tables([silver_key])
         assert len(compacted.file_uris()) == 1
         assert built.lake.scan(silver_key).collect().sort("o_orderkey").equals(silver)

@@ -9,6 +9,7 @@ import pytest
 
 from data_platform import settings
 from data_platform.assets.partitions import daily_partitions
+from data_platform.profiles import common
 from data_platform.resources.landing_zone import LandingZone
 from data_platform.sensors.landing_sensor import RANGE_END, RANGE_START, build_landing_sensor
 from data_platform.simulate.landing_writer import LandingWriter
@@ -112,7 +113,7 @@ def test_files_in_an_s3_bucket_are_requested_once(
     s3_bucket: Bucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(settings.LANDING_DIR, s3_bucket.url("landing"))
-    zone = settings.landing_zone()
+    zone = common.landing_zone()
     writer = LandingWriter(s3_bucket.url("landing"))
     day, two_days_later = dt.date(1995, 1, 1), dt.date(1995, 1, 3)
     writer.land("orders", day, tbl_frame("orders", tbl_orders(1)), "tbl")
