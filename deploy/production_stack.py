@@ -1,0 +1,360 @@
+"""The production profile on one machine, as it is deployed: every process its own.
+
+- the code location as a gRPC server (`dagster code-server start`), the only process that imports
+  the platform besides the run and step workers;
+- the webserver and the daemon, with the instance of `config/production/dagster.yaml` (PostgreSQL
+  storage, S3 compute logs) and the workspace of `config/production/workspace.yaml`;
+- Celery workers (`dagster-celery worker start`) taking steps from the broker;
+- the object store: the given endpoint, or moto's S3 server started here.
+
+`python -m deploy.production_stack` (what `make run-prod` runs) starts all of it on this machine's
+PostgreSQL and RabbitMQ, lands the demo data in the bucket, and stops everything on Ctrl-C. The
+production end-to-end tests start the same stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import boto3
+import psycopg2
+
+REPO = Path(__file__).parents[1]
+INSTANCE = REPO / "config" / "production" / "dagster.yaml"
+WORKSPACE = REPO / "config" / "production" / "workspace.yaml"
+BIN = Path(sys.executable).parent
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def until(what: Callable[[], T | None], timeout: float, every: float = 1.0, why: str = "") -> T:
+    """Poll `what` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = what()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {why or what}")
+        time.sleep(every)
+
+
+@dataclass
+class Services:
+    """Where the stack's services are: PostgreSQL, the broker, the object store."""
+
+    postgres: str = "host=127.0.0.1 user=postgres"
+    broker: str = "amqp://guest:guest@127.0.0.1:5672//"
+    s3_endpoint: str = ""  # empty: start moto's S3 server on a free loopback port
+    bucket: str = "platform"
+    region: str = "us-east-1"
+
+
+@dataclass
+class ProductionStack:
+    """Every process of the production profile, with its data under `bucket` and its instance
+    and gold catalog in PostgreSQL databases named after `name`."""
+
+    root: Path
+    name: str = "platform"
+    services: Services = field(default_factory=Services)
+    workers: int = 2
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.home = self.root / "dagster_home"
+        self.logs = self.root / "logs"
+        self.port = free_port()
+        self.code_port = free_port()
+        self.s3_endpoint = self.services.s3_endpoint
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def instance_db(self) -> str:
+        return f"{self.name}_dagster"
+
+    @property
+    def catalog_db(self) -> str:
+        return f"{self.name}_gold"
+
+    def location(self, prefix: str) -> str:
+        return f"s3://{self.services.bucket}/{prefix}"
+
+    def env(self) -> dict[str, str]:
+        """The environment every process of the stack shares."""
+        return {
+            **os.environ,
+            "PLATFORM_PROFILE": "production",
+            "DAGSTER_HOME": str(self.home),
+            "PLATFORM_DAGSTER_PG_URL": f"postgresql://postgres@127.0.0.1:5432/{self.instance_db}",
+            "PLATFORM_CODE_SERVER_HOST": "127.0.0.1",
+            "PLATFORM_CODE_SERVER_PORT": str(self.code_port),
+            "PLATFORM_CELERY_BROKER": self.services.broker,
+            "PLATFORM_LANDING_DIR": self.location("landing"),
+            "PLATFORM_LAKE_DIR": self.location("lake"),
+            "PLATFORM_GOLD_CATALOG": f"dbname={self.catalog_db} {self.services.postgres}",
+            "PLATFORM_GOLD_DATA_PATH": self.location("gold/"),
+            "PLATFORM_COMPUTE_LOGS_BUCKET": self.services.bucket,
+            "AWS_ENDPOINT_URL": self.s3_endpoint,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "platform"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "platform"),
+            "AWS_REGION": self.services.region,
+            "AWS_ALLOW_HTTP": "true",
+            **self.extra_env,
+        }
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self, timeout: float = 300) -> ProductionStack:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        shutil.copy(INSTANCE, self.home / "dagster.yaml")
+        if not self.s3_endpoint:
+            moto_port = free_port()
+            self.s3_endpoint = f"http://127.0.0.1:{moto_port}"
+            self._spawn("s3", [BIN / "moto_server", "-H", "127.0.0.1", "-p", str(moto_port)])
+            until(self._s3_up, 60, every=0.5, why="moto's S3 server")
+        self._create_bucket()
+        for database in (self.instance_db, self.catalog_db):
+            self._create_database(database)
+        self._spawn(
+            "code-server",
+            [
+                BIN / "dagster",
+                "code-server",
+                "start",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.code_port),
+                "-m",
+                "data_platform.definitions",
+            ],
+        )
+        until(self._code_server_up, timeout, every=1, why="the code server")
+        for number in range(1, self.workers + 1):
+            self.start_worker(number)
+        self._spawn(
+            "webserver",
+            [
+                BIN / "dagster-webserver",
+                "-w",
+                str(WORKSPACE),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
+        )
+        self._spawn("daemon", [BIN / "dagster-daemon", "run", "-w", str(WORKSPACE)])
+        until(self._webserver_up, timeout, every=1, why=f"the webserver on {self.url}")
+        return self
+
+    def start_worker(self, number: int) -> None:
+        self._spawn(
+            f"worker-{number}",
+            [
+                BIN / "dagster-celery",
+                "worker",
+                "start",
+                "-A",
+                "dagster_celery.app",
+                "-y",
+                str(self._worker_config()),
+                "-n",
+                f"worker{number}@%h",
+                "--",
+                "--concurrency",
+                "1",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+        )
+
+    def _worker_config(self) -> Path:
+        from data_platform.profiles.production import CELERY_SETTINGS
+
+        path = self.root / "celery-worker.yaml"
+        if not path.exists():
+            import yaml
+
+            config = {
+                "execution": {
+                    "config": {
+                        "broker": self.services.broker,
+                        "backend": "rpc://",
+                        "config_source": CELERY_SETTINGS,
+                    }
+                }
+            }
+            path.write_text(yaml.safe_dump(config))
+        return path
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.stop_process(name)
+
+    def stop_process(self, name: str, sig: int = signal.SIGTERM) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def drop_databases(self) -> None:
+        for database in (self.instance_db, self.catalog_db):
+            with self._postgres() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[ProductionStack]:
+        try:
+            yield self.start()
+        finally:
+            self.stop()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _spawn(self, name: str, command: list[object]) -> None:
+        log = (self.logs / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [str(part) for part in command],
+            cwd=REPO,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.logs / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def s3(self) -> object:
+        return boto3.client(
+            "s3",
+            endpoint_url=self.s3_endpoint,
+            region_name=self.services.region,
+            aws_access_key_id=self.env()["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env()["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def _s3_up(self) -> bool:
+        try:
+            urllib.request.urlopen(self.s3_endpoint, timeout=2).close()
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            return False
+        return True
+
+    def _create_bucket(self) -> None:
+        client = self.s3()
+        existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}  # type: ignore[attr-defined]
+        if self.services.bucket not in existing:
+            client.create_bucket(Bucket=self.services.bucket)  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def _postgres(self) -> Iterator[psycopg2.extensions.cursor]:
+        connection = psycopg2.connect(f"dbname=postgres {self.services.postgres}")
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                yield cursor
+        finally:
+            connection.close()
+
+    def _create_database(self, database: str) -> None:
+        with self._postgres() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{database}"')
+
+    def _check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited:\n{self.log_tail(name)}")
+
+    def _code_server_up(self) -> bool:
+        self._check_alive()
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", self.code_port)) == 0
+
+    def _webserver_up(self) -> bool:
+        self._check_alive()
+        try:
+            urllib.request.urlopen(f"{self.url}/server_info", timeout=5).close()
+        except OSError:
+            return False
+        return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.production_stack", description=__doc__)
+    parser.add_argument("--root", default="data/production", help="logs and DAGSTER_HOME")
+    parser.add_argument("--port", type=int, default=3000, help="the webserver's port")
+    parser.add_argument("--sf", type=float, default=0.01, help="demo data's TPC-H scale factor")
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    args = parser.parse_args(argv)
+    stack = ProductionStack(Path(args.root).resolve(), workers=args.workers)
+    stack.port = args.port
+    with stack.running():
+        env = stack.env()
+        listed = stack.s3().list_objects_v2(  # type: ignore[attr-defined]
+            Bucket=stack.services.bucket, Prefix="landing/", MaxKeys=1
+        )
+        if not listed.get("KeyCount"):
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "data_platform.simulate",
+                    "--sf",
+                    str(args.sf),
+                    "--out",
+                    env["PLATFORM_LANDING_DIR"],
+                ],
+                env=env,
+                check=True,
+            )
+        print(f"production profile up: {stack.url} (logs in {stack.logs}); Ctrl-C stops it")
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                stack._check_alive()
+                time.sleep(2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
