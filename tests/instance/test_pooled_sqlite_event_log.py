@@ -1,4 +1,4 @@
-"""The local profile's instance (config/local/dagster.yaml) records every partition of a range run."""
+"""The local profile's instance (config/local/dagster.yaml) records every partition of a range."""
 
 from pathlib import Path
 
