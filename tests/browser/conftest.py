@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from data_platform.definitions import build_definitions
 from data_platform.simulate.__main__ import main as simulate
@@ -88,6 +88,9 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser, dagster: DagsterDev) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, base_url=dagster.url)
     context.set_default_timeout(60_000)
+    # Assertions wait as long as actions do: on a loaded machine (CI, two test workers, the
+    # platform's own runs) the UI's GraphQL answers take seconds, past expect's default 5 s.
+    expect.set_options(timeout=60_000)
     opened = context.new_page()
     # The first visit of an instance shows a community sign-up modal that blocks every click.
     opened.add_locator_handler(
