@@ -81,6 +81,7 @@ class ProductionStack:
     workers: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    prepared: bool = False
 
     def __post_init__(self) -> None:
         self.home = self.root / "dagster_home"
@@ -108,9 +109,11 @@ class ProductionStack:
         """The environment every process of the stack shares."""
         return {
             **os.environ,
+            # dagster-celery starts `celery` from PATH
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "PLATFORM_PROFILE": "production",
             "DAGSTER_HOME": str(self.home),
-            "PLATFORM_DAGSTER_PG_URL": f"postgresql://postgres@127.0.0.1:5432/{self.instance_db}",
+            "PLATFORM_DAGSTER_PG_URL": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.instance_db}",
             "PLATFORM_CODE_SERVER_HOST": "127.0.0.1",
             "PLATFORM_CODE_SERVER_PORT": str(self.code_port),
             "PLATFORM_CELERY_BROKER": self.services.broker,
@@ -130,6 +133,18 @@ class ProductionStack:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 300) -> ProductionStack:
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def prepare(self) -> ProductionStack:
+        """The services' side: the object store (moto's server, unless an endpoint is given),
+        the bucket, and the PostgreSQL databases of the instance and of gold's catalog."""
+        if self.prepared:
+            return self
+        self.prepared = True
         self.home.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         shutil.copy(INSTANCE, self.home / "dagster.yaml")
@@ -141,6 +156,26 @@ class ProductionStack:
         self._create_bucket()
         for database in (self.instance_db, self.catalog_db):
             self._create_database(database)
+        return self
+
+    def land_demo(self, scale_factor: float) -> None:
+        """TPC-H at `scale_factor`, cut into daily drops, into the bucket's landing zone."""
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "data_platform.simulate",
+                "--sf",
+                str(scale_factor),
+                "--out",
+                self.env()["PLATFORM_LANDING_DIR"],
+            ],
+            env=self.env(),
+            check=True,
+        )
+
+    def _start(self, timeout: float) -> ProductionStack:
+        self.prepare()
         self._spawn(
             "code-server",
             [
@@ -225,7 +260,8 @@ class ProductionStack:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
         try:
-            process.wait(timeout=30)
+            # the code server ignores SIGTERM
+            process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)

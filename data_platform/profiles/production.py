@@ -5,20 +5,27 @@ monitoring); `make run-prod` starts it on this machine's services."""
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import dagster as dg
+from dagster_aws.s3 import S3PickleIOManager, S3Resource
 from dagster_celery import celery_executor
 
 from data_platform import settings
 from data_platform.profiles import common
+from data_platform.resources.object_store import s3_settings
 from data_platform.resources.warehouse import Warehouse
 
-# Celery settings the platform's steps need, beside the broker: a step's message is acknowledged
-# only once it has run, and a worker that dies mid-step hands it back to the queue, so another
-# worker runs it; one message at a time per worker process, as every step is heavy.
+# Celery settings the platform's steps need, beside the broker. They act in the workers (each is
+# started with them, see deploy/production_stack.py): a step's message is acknowledged only once
+# the step has run, so a worker that dies mid-step leaves it to the broker, which hands it to
+# another worker; one message at a time per worker process, as every step is heavy; a step's
+# output goes to its compute log (Celery would otherwise swallow it into the worker's log).
 CELERY_SETTINGS = {
     "task_acks_late": True,
     "task_reject_on_worker_lost": True,
     "worker_prefetch_multiplier": 1,
+    "worker_redirect_stdouts": False,
 }
 
 
@@ -39,10 +46,24 @@ def warehouse() -> Warehouse:
     )
 
 
+def step_io_manager() -> S3PickleIOManager:
+    """What the few outputs that are not tables pass between steps on different machines, in
+    the lake's bucket (the local profile keeps them under DAGSTER_HOME)."""
+    bucket = urlparse(settings.value(settings.LAKE_DIR)).netloc
+    options = s3_settings()
+    return S3PickleIOManager(
+        s3_resource=S3Resource(
+            endpoint_url=options.get("endpoint"), region_name=options.get("region")
+        ),
+        s3_bucket=bucket,
+        s3_prefix="dagster-step-io",
+    )
+
+
 def resources() -> dict[str, object]:
     for name in (settings.LANDING_DIR, settings.LAKE_DIR, settings.GOLD_DATA_PATH):
         _object_store(name)
-    return common.resources(warehouse())
+    return {**common.resources(warehouse()), "io_manager": step_io_manager()}
 
 
 def executor() -> dg.ExecutorDefinition:
