@@ -9,7 +9,7 @@ export PLATFORM_LANDING_DIR ?= data/landing
 export PLATFORM_LAKE_DIR ?= data/lake
 export PLATFORM_WAREHOUSE_PATH ?= data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
-# a range run writes each asset's per-partition events in one batch (see data_platform/instance): one
+# a range run writes each asset's per-partition events in one batch (PooledSqliteEventLogStorage): one
 # transaction instead of thousands, and automation sees a range complete, not in slices
 export DAGSTER_EVENT_BATCH_SIZE ?= 100000
 

@@ -19,13 +19,15 @@ from typing import Any
 from urllib.parse import quote
 
 import dagster as dg
-from dagster._core.definitions.freshness import FreshnessState
-from dagster._core.event_api import RunStatusChangeRecordsFilter
-from dagster._core.scheduler.instigation import InstigatorType, TickStatus
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster_shared.error import SerializableErrorInfo
 
 from data_platform.alerts.alert import Alert, first_line
+from data_platform.dagster_internals import (
+    AssetCheckExecutionRecordStatus,
+    FreshnessState,
+    InstigatorType,
+    TickStatus,
+)
 
 PAGE = 100
 
@@ -70,7 +72,7 @@ def run_failures(instance: dg.DagsterInstance, marks: Marks) -> list[Alert]:
     alerts = []
     while True:
         page = instance.fetch_run_status_changes(
-            RunStatusChangeRecordsFilter(
+            dg.RunStatusChangeRecordsFilter(
                 event_type=dg.DagsterEventType.RUN_FAILURE, after_storage_id=marks.runs
             ),
             limit=PAGE,

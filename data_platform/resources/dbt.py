@@ -13,32 +13,29 @@ that took 12.4 s before dbt's own work began:
   reach dbt as environment variables (`Warehouse.dbt_environment`), so dbt re-parses only what
   changed. The warehouse pool lets one dbt build run at a time, so one folder is enough.
 
-Both overridden members are private to dagster-dbt (pinned in requirements.lock); the tests of gold
-run through this class.
+The first two are private members of dagster-dbt's resource, overridden in its subclass
+`DbtCliWithoutStartupCosts` (`data_platform/dagster_internals.py`, a tripwire test each), which
+`GoldDbt` extends. The tests of gold run through this class.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from functools import cached_property
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from dagster_dbt import DbtCliInvocation, DbtCliResource
-from dagster_dbt.compat import DBT_PYTHON_VERSION
+from dagster_dbt import DbtCliInvocation
 
-if TYPE_CHECKING:
-    from packaging.version import Version
+from data_platform.dagster_internals import DbtCliWithoutStartupCosts
 
 # What a platform run does not need from dbt: unit tests are run by the test suite, not on every
 # build, and manifest.json/run_results.json (megabytes) are not read.
 RUN_FLAGS = ("--exclude-resource-type", "unit_test", "--no-write-json")
 
 
-class GoldDbt(DbtCliResource):
+class GoldDbt(DbtCliWithoutStartupCosts):
     """`dbt build` of the selected gold models and their data tests, from a Dagster step."""
 
     def build(
@@ -51,15 +48,6 @@ class GoldDbt(DbtCliResource):
             return self.cli(
                 ["build", *RUN_FLAGS], context=context, raise_on_error=False, target_path=target
             )
-
-    @cached_property
-    def _cli_version(self) -> Version:
-        if DBT_PYTHON_VERSION is None:
-            raise RuntimeError("dbt-core is not installed beside the platform")
-        return DBT_PYTHON_VERSION
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
-        return None
 
 
 @contextlib.contextmanager

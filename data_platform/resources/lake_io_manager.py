@@ -24,15 +24,13 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 from dagster import InputContext, MetadataValue, OutputContext
-
-# TableSlice is the type dagster-deltalake's handler interface is declared with; there is no
-# public alias for it.
-from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
-from dagster_deltalake.io_manager import TableConnection
 from dagster_deltalake_polars import DeltaLakePolarsIOManager
 from dagster_deltalake_polars.deltalake_polars_type_handler import DeltaLakePolarsTypeHandler
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
+
+# the handler interface and its types: private, no public alias
+from data_platform.dagster_internals import DbTypeHandler, TableConnection, TableSlice
 
 LAYOUT_COLUMN = "_lake_month"
 OUTSIDE = "_outside_window"

@@ -1,21 +1,32 @@
-"""Dagster's SQLite event log with pooled connections: the local profile's event storage.
+"""Every private name of dagster, dagster-dbt and dagster-deltalake the platform uses, in one place.
 
-A single-run backfill of N daily partitions records N materialization events per asset, each
-written separately. The stock `SqliteEventLogStorage` opens a new engine and connection for every
-statement and fsyncs every commit: about 24 ms per partition on the development machine, so
-minutes for a few years of history before any data is touched. Keeping one engine per database
-file and committing with `synchronous=NORMAL` (safe with SQLite's write-ahead log against process
-crashes; a power cut may lose the last events) brings it to about 4.5 ms.
+No other module of the platform imports a private name (`dagster._...`) or overrides a private
+member; an upgrade that moves or changes one of these fails a tripwire test in
+`tests/test_dagster_internals.py`, which names the use. Each use, and why there is no public way:
 
-A range run's events come in batches (`DAGSTER_EVENT_BATCH_SIZE`): the planned events when the
-run is created, the materializations when a step ends. The stock storage writes a batch event by
-event, each in transactions of its own, and serializes a check planned for N partitions N times;
-here a batch is one transaction per database, and a planned check is serialized once. Recording
-a range of 2,406 days for two assets and two checks went from 32 s to 9 s.
-
-Dagster has no public extension point for this: SqliteEventLogStorage is the only SQLite event
-log it ships (a private module), and this subclass plugs in through `dagster.yaml`
-(`config/local/dagster.yaml`), overriding how connections are made and how batches are written.
+1. Alert sources' enums (`data_platform/alerts/sources.py`): `FreshnessState`, `InstigatorType`,
+   `TickStatus` and `AssetCheckExecutionRecordStatus` are the types of what the instance's own
+   records hold (freshness state changes, sensor ticks, asset-check executions); Dagster does not
+   export them.
+2. Lake IO manager's handler types (`data_platform/resources/lake_io_manager.py`): `DbTypeHandler`
+   is the interface an IO manager's `type_handlers()` returns, `TableSlice` the type it is
+   declared with, and `TableConnection` what dagster-deltalake passes a handler; none has a public
+   alias (`dagster_deltalake` imports `DbTypeHandler` for its own use, not as an export).
+3. Partition metadata in bulk (`add_partition_metadata_in_bulk`, used by
+   `data_platform/assets/metadata.py`): `add_asset_metadata` rebuilds an immutable record of all
+   the metadata added so far on each call, so calling it per partition is quadratic in the range:
+   6 s for the 4,800 partition outputs of a history's silver step. There is no public bulk
+   variant; this adds all of them to the step's private metadata accumulator at once.
+4. dbt without start-up costs (`DbtCliWithoutStartupCosts`, the base of
+   `data_platform/resources/dbt.py`'s `GoldDbt`): two private members of dagster-dbt's
+   `DbtCliResource` are overridden. `_cli_version` runs `dbt --version` in a subprocess (2.7 s)
+   before every command; `_initialize_dbt_core_adapter` builds a dbt adapter in the run process,
+   parsing every macro (4.7 s), that gold never uses.
+5. The local profile's event storage (`PooledSqliteEventLogStorage`, named by
+   `config/local/dagster.yaml` and by no other profile): a subclass of the private
+   `SqliteEventLogStorage`, overriding how connections are made and how batches are written (see
+   the class). Dagster has no public extension point for this; SqliteEventLogStorage is the only
+   SQLite event log it ships.
 """
 
 from __future__ import annotations
@@ -25,23 +36,93 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import dagster as dg
 import sqlalchemy
-from dagster import Field, StringSource
+from dagster import Field, StringSource, serialize_value
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationPlanned,
 )
+from dagster._core.definitions.freshness import FreshnessState
 from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, BATCH_WRITABLE_EVENTS
-from dagster._core.events.log import EventLogEntry
+from dagster._core.execution.context.metadata_logging import (
+    AssetMetadataHandle,
+    OutputMetadataAccumulator,
+)
+from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, AssetKeyTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from dagster._serdes import ConfigurableClassData, serialize_value
+from dagster._serdes import ConfigurableClassData
+from dagster_dbt import DbtCliResource
+from dagster_dbt.compat import DBT_PYTHON_VERSION
+from dagster_deltalake.io_manager import TableConnection
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+__all__ = [
+    "AssetCheckExecutionRecordStatus",
+    "DbTypeHandler",
+    "DbtCliWithoutStartupCosts",
+    "FreshnessState",
+    "InstigatorType",
+    "PooledSqliteEventLogStorage",
+    "TableConnection",
+    "TableSlice",
+    "TickStatus",
+    "add_partition_metadata_in_bulk",
+]
+
+
+# 3. Partition metadata in bulk
+
+
+def add_partition_metadata_in_bulk(
+    context: dg.AssetExecutionContext,
+    key: dg.AssetKey,
+    per_partition: Mapping[str, Mapping[str, dg.MetadataValue]],
+) -> None:
+    """Every partition's metadata in one step, leaving the step's accumulator as the same
+    `context.add_asset_metadata(metadata, asset_key=key, partition_key=partition)` calls would."""
+    step = context.op_execution_context._step_execution_context
+    accumulated = dict(step._metadata_accumulator.per_output_metadata)
+    for partition, metadata in per_partition.items():
+        handle = AssetMetadataHandle(asset_key=key, partition_key=partition)
+        accumulated[handle] = {**accumulated.get(handle, {}), **metadata}
+    step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=accumulated)
+
+
+# 4. dbt without start-up costs
+
+
+class DbtCliWithoutStartupCosts(DbtCliResource):
+    """dagster-dbt's CLI resource without the two start-up costs it pays before every command."""
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        """The stock member runs `dbt --version` in a subprocess (2.7 s) to tell dbt-core from dbt
+        Fusion; dbt-core is a pinned dependency here, imported by dagster-dbt, which knows its
+        version."""
+        if DBT_PYTHON_VERSION is None:
+            raise RuntimeError("dbt-core is not installed beside the platform")
+        return DBT_PYTHON_VERSION
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
+        """No adapter. The stock member builds one in the run process, parsing every macro
+        (4.7 s), for `fetch_row_counts()`/`fetch_column_metadata()`; gold reads its metadata from
+        the warehouse itself (`data_platform/assets/gold_metadata.py`)."""
+        return None
+
+
+# 5. The local profile's event storage
 
 # As long as the stock storage waits for a locked database.
 BUSY_TIMEOUT_SECONDS = 30
@@ -50,6 +131,24 @@ OPEN_RUN_SHARDS = 8
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """Dagster's SQLite event log with pooled connections: the local profile's event storage.
+
+    A single-run backfill of N daily partitions records N materialization events per asset, each
+    written separately. The stock `SqliteEventLogStorage` opens a new engine and connection for
+    every statement and fsyncs every commit: about 24 ms per partition on the development machine,
+    so minutes for a few years of history before any data is touched. Keeping one engine per
+    database file and committing with `synchronous=NORMAL` (safe with SQLite's write-ahead log
+    against process crashes; a power cut may lose the last events) brings it to about 4.5 ms.
+
+    A range run's events come in batches (`DAGSTER_EVENT_BATCH_SIZE`): the planned events when the
+    run is created, the materializations when a step ends. The stock storage writes a batch event
+    by event, each in transactions of its own, and serializes a check planned for N partitions N
+    times; here a batch is one transaction per database, and a planned check is serialized once.
+    Recording a range of 2,406 days for two assets and two checks went from 32 s to 9 s.
+
+    It plugs in through `dagster.yaml` (`config/local/dagster.yaml`).
+    """
+
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_lock = threading.Lock()
@@ -97,7 +196,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             with engine.connect() as connection, connection.begin():
                 yield connection
 
-    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+    def store_event_batch(self, events: Sequence[dg.EventLogEntry]) -> None:
         """A run's batch of asset events (a range run's per-partition materializations, or the
         events planned when the run is created) in one transaction per database.
 
@@ -134,14 +233,15 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self.store_asset_check_event(event, event_id)
 
     def _store_asset_entries(
-        self, connection: Connection, events: Sequence[EventLogEntry], ids: Sequence[int]
+        self, connection: Connection, events: Sequence[dg.EventLogEntry], ids: Sequence[int]
     ) -> None:
         """Each asset's row in the asset index as the batch leaves it.
 
-        The stock storage updates the row once per event; each kind of event sets the same columns
-        every time, so only the last event of each kind decides what the row holds.
+        The stock storage updates the row once per event (`_store_asset_event`); each kind of event
+        sets the same columns every time, so only the last event of each kind decides what the row
+        holds.
         """
-        last: dict[tuple[str, str], tuple[int, EventLogEntry, int]] = {}
+        last: dict[tuple[str, str], tuple[int, dg.EventLogEntry, int]] = {}
         for position, (event, event_id) in enumerate(zip(events, ids, strict=True)):
             asset_key = event.get_dagster_event().asset_key
             if asset_key is not None:
@@ -164,7 +264,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 )
 
     def _store_asset_check_evaluation_planned(
-        self, event: EventLogEntry, event_id: int | None
+        self, event: dg.EventLogEntry, event_id: int | None
     ) -> None:
         """One row per planned partition, as the stock storage writes them, but the event is
         serialized once, not once per row: a check planned for a history's 2,400 days took 1 s."""

@@ -1,1 +1,0 @@
-"""Dagster instance storage for the local profile (SQLite under $DAGSTER_HOME)."""
