@@ -13,7 +13,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # transaction instead of thousands, and automation sees a range complete, not in slices
 export DAGSTER_EVENT_BATCH_SIZE ?= 100000
 
-.PHONY: help install run test test-fast demo-data dbt-parse dagster-home bench lock clean
+.PHONY: help install run run-prod test test-fast demo-data dbt-parse dagster-home bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -44,13 +44,18 @@ dagster-home:
 run: demo-data dbt-parse dagster-home  ## run the platform locally: Dagster UI and daemon on http://127.0.0.1:3000
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+run-prod: install dbt-parse  ## run the production profile on this machine's PostgreSQL and RabbitMQ (S3: moto)
+	$(BIN)/python -m deploy.production_stack --root data/production --sf $(SF)
+
 test: install dbt-parse  ## run the whole test suite (lint, types, fast and slow tests)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/e2e
+	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/e2e --ignore=tests/production
 	# the platform with its daemon, alone on the machine: its tests record how long it takes
 	$(BIN)/pytest tests/e2e
+	# the production profile: PostgreSQL, RabbitMQ, an S3 server, Celery workers, one at a time
+	$(BIN)/pytest tests/production
 
 test-fast: install dbt-parse  ## run the fast tests only
 	$(BIN)/pytest -n 2 --dist loadfile -m "not slow"

@@ -1,0 +1,115 @@
+"""One writer at a time, enforced by the warehouse itself: a second build, or a BI client holding
+the file, makes a build wait (and, past its patience, ask for a retry), never collide."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+
+from data_platform.resources.warehouse import Warehouse, WarehouseBusyError
+
+HOLD_SECONDS = 3.0
+
+
+def _hold_writer(settings: dict[str, str], ready: multiprocessing.synchronize.Event) -> None:
+    # a resource does not cross a process boundary: the other process builds its own
+    with Warehouse(**settings).writing():
+        ready.set()
+        time.sleep(HOLD_SECONDS)
+
+
+def _hold_reader(path: str, ready: multiprocessing.synchronize.Event) -> None:
+    with duckdb.connect(path, read_only=True):
+        ready.set()
+        time.sleep(HOLD_SECONDS)
+
+
+@contextlib.contextmanager
+def another_process(target: object, *args: object) -> Iterator[None]:
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    process = context.Process(target=target, args=(*args, ready))
+    process.start()
+    try:
+        assert ready.wait(timeout=60), "the other process did not take the warehouse"
+        yield
+    finally:
+        process.join(timeout=60)
+
+
+def _settings(warehouse: Warehouse) -> dict[str, str]:
+    return {
+        name: value
+        for name, value in warehouse.model_dump().items()
+        if name in ("path", "lake_dir", "catalog", "data_path")
+    }
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Warehouse:
+    path = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(path)).close()
+    return Warehouse(path=str(path), lake_dir=str(tmp_path / "lake"), lock_timeout_seconds=60)
+
+
+def test_a_second_build_waits_for_the_first_to_finish(warehouse: Warehouse) -> None:
+    with another_process(_hold_writer, _settings(warehouse)):
+        started = time.monotonic()
+        with warehouse.writing():
+            waited = time.monotonic() - started
+    assert waited > HOLD_SECONDS / 3
+
+
+def test_a_build_waits_for_a_bi_client_that_holds_the_file_open(warehouse: Warehouse) -> None:
+    with another_process(_hold_reader, warehouse.path):
+        started = time.monotonic()
+        with warehouse.writing():
+            waited = time.monotonic() - started
+            with duckdb.connect(warehouse.path) as connection:
+                connection.execute("create table written as select 1 as x")
+    assert waited > HOLD_SECONDS / 3
+
+
+def test_a_build_that_waits_too_long_gives_up_with_a_retryable_error(
+    warehouse: Warehouse,
+) -> None:
+    impatient = warehouse.model_copy(update={"lock_timeout_seconds": 0.5})
+    with (
+        another_process(_hold_writer, _settings(warehouse)),
+        pytest.raises(WarehouseBusyError),
+        impatient.writing(),
+    ):
+        pass
+
+
+@pytest.fixture
+def catalog() -> Iterator[str]:
+    """A PostgreSQL database of the test's own, as a DuckLake catalog would be."""
+    name = f"test_lock_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect("dbname=postgres host=127.0.0.1 user=postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"dbname={name} host=127.0.0.1 user=postgres"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def test_ducklake_builds_on_different_machines_take_turns(catalog: str) -> None:
+    lake = Warehouse(lake_dir="s3://lake", catalog=catalog, data_path="s3://gold/")
+    with another_process(_hold_writer, _settings(lake)):
+        started = time.monotonic()
+        with lake.writing():
+            waited = time.monotonic() - started
+    assert waited > HOLD_SECONDS / 3
