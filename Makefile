@@ -9,9 +9,6 @@ export PLATFORM_LANDING_DIR ?= data/landing
 export PLATFORM_LAKE_DIR ?= data/lake
 export PLATFORM_WAREHOUSE_PATH ?= data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
-# a range run writes each asset's per-partition events in one batch (PooledSqliteEventLogStorage): one
-# transaction instead of thousands, and automation sees a range complete, not in slices
-export DAGSTER_EVENT_BATCH_SIZE ?= 100000
 
 .PHONY: help install run run-prod test test-fast demo-data dbt-parse dagster-home bench lock clean
 

@@ -18,6 +18,8 @@ class Measured:
     seconds: float
     peak_bytes: int
     returncode: int
+    # peak resident memory of the services the command used (e.g. an S3 server), sampled with it
+    services_peak_bytes: int = 0
 
 
 def _children() -> dict[int, list[int]]:
@@ -47,16 +49,22 @@ def tree_rss(root: int) -> int:
     return total
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
+def measure(
+    command: list[str], env: dict[str, str] | None = None, services: tuple[int, ...] = ()
+) -> Measured:
+    """Run `command`; `services` are the root pids of processes outside its tree that it uses,
+    whose memory is sampled alongside but reported apart."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env)
-    peak = 0
+    peak = services_peak = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, services_peak
         while not done.is_set():
             peak = max(peak, tree_rss(process.pid))
+            if services:
+                services_peak = max(services_peak, sum(tree_rss(pid) for pid in services))
             time.sleep(SAMPLE_SECONDS)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -65,4 +73,6 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()
-    return Measured(seconds=seconds, peak_bytes=peak, returncode=returncode)
+    return Measured(
+        seconds=seconds, peak_bytes=peak, returncode=returncode, services_peak_bytes=services_peak
+    )

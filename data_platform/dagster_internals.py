@@ -27,6 +27,12 @@ member; an upgrade that moves or changes one of these fails a tripwire test in
    `SqliteEventLogStorage`, overriding how connections are made and how batches are written (see
    the class). Dagster has no public extension point for this; SqliteEventLogStorage is the only
    SQLite event log it ships.
+6. Event batching (`declare_event_batching`): Dagster writes a run's batch of events (a range
+   run's per-partition materializations of an asset, the events planned when a run is created)
+   together only when the undocumented `DAGSTER_EVENT_BATCH_SIZE` is set in the environment of
+   the process writing them. The platform sets it in every process that loads its definitions
+   (run and step workers) and that builds the local profile's instance (the daemon), unless the
+   deployment set it.
 """
 
 from __future__ import annotations
@@ -130,6 +136,15 @@ BUSY_TIMEOUT_SECONDS = 30
 OPEN_RUN_SHARDS = 8
 
 
+EVENT_BATCH_SIZE = ("DAGSTER_EVENT_BATCH_SIZE", "100000")
+
+
+def declare_event_batching() -> None:
+    """Batch a run's events in this process (see use 6), unless the deployment decided."""
+    name, default = EVENT_BATCH_SIZE
+    os.environ.setdefault(name, default)
+
+
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     """Dagster's SQLite event log with pooled connections: the local profile's event storage.
 
@@ -150,6 +165,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     """
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        declare_event_batching()
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_lock = threading.Lock()
         super().__init__(base_dir, inst_data)

@@ -19,6 +19,7 @@ from data_platform.sensors.landing_sensor import build_landing_sensor
 
 
 def build_definitions() -> dg.Definitions:
+    profiles.declare_process_settings()
     partitions = daily_partitions(settings.value(settings.PARTITIONS_START))
     assets = [
         *(bronze_asset(entity, partitions) for entity in ENTITIES),

@@ -125,14 +125,12 @@ def local_dagster_home(
     home: Path, monkeypatch: pytest.MonkeyPatch, batch_size: str | None = "100000"
 ) -> Path:
     """`home` made the DAGSTER_HOME of an instance configured as `make run` configures it
-    (`config/dagster.yaml`; with `batch_size`, a range's events are written in batches)."""
+    (`config/local/dagster.yaml`; with `batch_size`, a range's events are written in batches)."""
     home.mkdir(exist_ok=True)
     shutil.copy(CONFIG, home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    if batch_size is None:
-        monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
-    else:
-        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size)
+    # "0" turns batching off: unset, the platform would switch it on itself
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size or "0")
     return home
 
 

@@ -57,8 +57,6 @@ class DagsterDev:
             "PLATFORM_LANDING_DIR": str(self.landing),
             "PLATFORM_LAKE_DIR": str(root / "lake"),
             "PLATFORM_WAREHOUSE_PATH": str(self.warehouse),
-            # as the Makefile sets it: a range's events land together (PooledSqliteEventLogStorage)
-            "DAGSTER_EVENT_BATCH_SIZE": "100000",
             **(env or {}),
             "DAGSTER_HOME": str(self.home),
         }

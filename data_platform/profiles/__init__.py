@@ -18,6 +18,7 @@ from types import ModuleType
 import dagster as dg
 
 from data_platform import settings
+from data_platform.dagster_internals import declare_event_batching
 from data_platform.profiles import local, production
 
 PROFILES: dict[str, ModuleType] = {"local": local, "production": production}
@@ -29,6 +30,14 @@ def active_name() -> str:
     if name not in PROFILES:
         raise ValueError(f"{settings.PROFILE}={name!r}: choose one of {', '.join(PROFILES)}")
     return name
+
+
+def declare_process_settings() -> None:
+    """What the platform's processes need from Dagster's environment settings, unless the
+    deployment set them itself: a range run's per-partition events of an asset written as one
+    batch (PostgreSQL: one INSERT; the local profile's event log: one transaction), so
+    automation sees a range land whole, not in slices."""
+    declare_event_batching()
 
 
 def resources() -> dict[str, object]:
