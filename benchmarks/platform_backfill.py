@@ -62,9 +62,7 @@ def main(first_day: str, last_day: str, report: str) -> int:
             run_ids[name] = (result.run_id, called, called + timings[name])
             if not result.success:
                 return 1
-        breakdown = {
-            name: where_the_time_went(instance, *run) for name, run in run_ids.items()
-        }
+        breakdown = {name: where_the_time_went(instance, *run) for name, run in run_ids.items()}
     Path(report).write_text(json.dumps({"runs": timings, "breakdown": breakdown}))
     return 0
 

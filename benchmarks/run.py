@@ -116,7 +116,8 @@ def run_local(workdir: Path, landing: Path, first: str, last: str, oracle: Oracl
         "PLATFORM_WAREHOUSE_PATH": str(target / "warehouse.duckdb"),
     }
     measured, timings = backfill(target, env, first, last)
-    result = check_file(target / "warehouse.duckdb", oracle) if not measured.returncode else "FAILED"
+    warehouse = target / "warehouse.duckdb"
+    result = check_file(warehouse, oracle) if not measured.returncode else "FAILED"
     return Pipeline(
         "platform local",
         measured,
@@ -127,9 +128,7 @@ def run_local(workdir: Path, landing: Path, first: str, last: str, oracle: Oracl
     )
 
 
-def run_production(
-    workdir: Path, landing: Path, first: str, last: str, oracle: Oracle
-) -> Pipeline:
+def run_production(workdir: Path, landing: Path, first: str, last: str, oracle: Oracle) -> Pipeline:
     target = workdir / "production"
     shutil.rmtree(target, ignore_errors=True)
     stack = ProductionStack(target, name=f"bench_{uuid.uuid4().hex[:8]}")
@@ -139,9 +138,7 @@ def run_production(
         env = stack.env()
         files, upload_seconds = upload(stack, landing)
         moto = stack.processes.get("s3")
-        measured, timings = backfill(
-            target, env, first, last, services=(moto.pid,) if moto else ()
-        )
+        measured, timings = backfill(target, env, first, last, services=(moto.pid,) if moto else ())
         result = check_ducklake(env, oracle) if not measured.returncode else "FAILED"
     finally:
         stack.stop()
