@@ -37,6 +37,11 @@ REPO = Path(__file__).parents[1]
 INSTANCE = REPO / "config" / "production" / "dagster.yaml"
 WORKSPACE = REPO / "config" / "production" / "workspace.yaml"
 BIN = Path(sys.executable).parent
+# Dagster settings that only an environment variable sets, for every process of the deployment
+PROCESS_ENVIRONMENT = {
+    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
+    "DAGSTER_EVENT_BATCH_SIZE": "100000",
+}
 T = TypeVar("T")
 
 
@@ -112,6 +117,10 @@ class ProductionStack:
             # dagster-celery starts `celery` from PATH
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "PLATFORM_PROFILE": "production",
+            # the process that creates a range run (daemon, webserver) records one planned event
+            # per asset, with the range, instead of one per partition: thousands of single-row
+            # INSERTs on PostgreSQL before a history's run can start (docs/deployment.md)
+            **PROCESS_ENVIRONMENT,
             "DAGSTER_HOME": str(self.home),
             "PLATFORM_DAGSTER_PG_URL": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.instance_db}",
             "PLATFORM_CODE_SERVER_HOST": "127.0.0.1",
