@@ -351,6 +351,17 @@ class ProductionStack:
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited:\n{self.log_tail(name)}")
 
+    def supervise(self) -> None:
+        """What a process supervisor (Kubernetes) does for the workers: start a dead one again.
+        Any other process dying stops the stack."""
+        for name, process in list(self.processes.items()):
+            if process.poll() is None:
+                continue
+            if not name.startswith("worker-"):
+                raise RuntimeError(f"{name} exited:\n{self.log_tail(name)}")
+            print(f"{name} exited ({process.returncode}); starting it again", flush=True)
+            self.start_worker(int(name.removeprefix("worker-")))
+
     def _code_server_up(self) -> bool:
         self._check_alive()
         with socket.socket() as probe:
@@ -396,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"production profile up: {stack.url} (logs in {stack.logs}); Ctrl-C stops it")
         with contextlib.suppress(KeyboardInterrupt):
             while True:
-                stack._check_alive()
+                stack.supervise()
                 time.sleep(2)
     return 0
 
