@@ -5,9 +5,10 @@ sensor from these conditions. Two shapes, both evaluated for every partition, no
 (a correction landing in an old date's folder must flow on like today's files):
 
 - `follows_each_partition`: a partition is rebuilt when one of its upstream partitions changed
-  (or built when its inputs first all exist), once no upstream run is in progress and every blocking check upstream of it passed. A parent
-  requested on the same tick counts as a change, so silver and daily gold of one new day are
-  requested together and run in one run; the run stops before gold if silver's blocking check fails.
+  (or built when its inputs first all exist), once no upstream run is in progress and every
+  blocking check upstream of it passed. A parent requested on the same tick counts as a change,
+  so silver and daily gold of one new day are requested together and run in one run; the run
+  stops before gold if silver's blocking check fails.
 - `follows_each_batch` (unpartitioned gold): refreshed once after a batch of upstream changes has
   finished, not once per partition or per run: it waits while any upstream run is in progress.
 """
