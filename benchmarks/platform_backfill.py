@@ -73,7 +73,9 @@ def where_the_time_went(
     """A run's wall time cut at its events: materialize() called → RUN_START (building the job,
     creating the run), RUN_START → RUN_SUCCESS split into steps (STEP_START → STEP_SUCCESS, which
     includes loading inputs and storing outputs) and the rest (the executor between steps), and
-    RUN_SUCCESS → materialize() returned."""
+    RUN_SUCCESS → materialize() returned. Before RUN_START, the instance records an
+    ASSET_MATERIALIZATION_PLANNED event per asset and partition (per asset, with the range, where
+    DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS is set), counted here."""
     events = instance.all_logs(
         run_id,
         of_type={
@@ -82,14 +84,18 @@ def where_the_time_went(
             dg.DagsterEventType.RUN_FAILURE,
             dg.DagsterEventType.STEP_START,
             *STEP_END,
+            dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
         },
     )
     run_start = run_end = 0.0
     step_start: dict[str, float] = {}
     steps: dict[str, float] = {}
+    planned = 0
     for event in events:
         kind = event.dagster_event_type
-        if kind == dg.DagsterEventType.RUN_START:
+        if kind == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED:
+            planned += 1
+        elif kind == dg.DagsterEventType.RUN_START:
             run_start = event.timestamp
         elif kind in (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE):
             run_end = event.timestamp
@@ -105,6 +111,9 @@ def where_the_time_went(
         "between steps": (run_end - run_start) - in_steps,
         "after run": returned - run_end,
         "steps": len(steps),
+        # written one by one before RUN_START: one per asset and partition of the run, or one
+        # per asset where DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS is set
+        "planned events": planned,
         "slowest": slowest,
     }
 

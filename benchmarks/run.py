@@ -254,7 +254,7 @@ def report(pipelines: list[Pipeline], sf: float, first: str, last: str) -> None:
         print(f"  outside the runs (start-up: imports, definitions, instance): {other:.1f}s")
         print(
             f"  {'materialize':<15}{'wall s':>8}{'steps':>7}{'in steps':>10}{'between':>9}"
-            f"{'before':>8}{'after':>7}  slowest steps"
+            f"{'before':>8}{'planned':>8}{'after':>7}  slowest steps"
         )
         for name, seconds in p.runs.items():
             b = p.breakdown.get(name, {})
@@ -262,13 +262,17 @@ def report(pipelines: list[Pipeline], sf: float, first: str, last: str) -> None:
             print(
                 f"  {name:<15}{seconds:>8.1f}{b.get('steps', 0):>7}{b.get('in steps', 0):>10.1f}"
                 f"{b.get('between steps', 0):>9.1f}{b.get('before run', 0):>8.1f}"
+                f"{b.get('planned events', 0):>8}"
                 f"{b.get('after run', 0):>7.1f}  {slowest}"
             )
     print(
         "\nin steps: sum of STEP_START -> STEP_SUCCESS (the data work, with loading inputs and "
         "storing outputs); between: the rest of RUN_START -> RUN_SUCCESS (the executor's "
         "bookkeeping between steps); before: materialize() called -> RUN_START (job build, run "
-        "creation); after: RUN_SUCCESS -> materialize() returned"
+        "creation, and the run's ASSET_MATERIALIZATION_PLANNED events, each written on its "
+        "own: one per asset and partition, or one per asset with the range where "
+        "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS is set; planned: how many); after: "
+        "RUN_SUCCESS -> materialize() returned"
     )
 
 
