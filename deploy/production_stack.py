@@ -230,7 +230,7 @@ class ProductionStack:
                 "-y",
                 str(self._worker_config()),
                 "-n",
-                f"worker{number}@%h",
+                f"worker{number}",
                 "--",
                 "--concurrency",
                 "1",
