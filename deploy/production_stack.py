@@ -385,30 +385,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stack = ProductionStack(Path(args.root).resolve(), workers=args.workers)
     stack.port = args.port
-    with stack.running():
-        env = stack.env()
-        listed = stack.s3().list_objects_v2(  # type: ignore[attr-defined]
-            Bucket=stack.services.bucket, Prefix="landing/", MaxKeys=1
-        )
-        if not listed.get("KeyCount"):
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "data_platform.simulate",
-                    "--sf",
-                    str(args.sf),
-                    "--out",
-                    env["PLATFORM_LANDING_DIR"],
-                ],
-                env=env,
-                check=True,
-            )
+    if not stack.s3_endpoint:
+        # moto keeps its objects in memory: a new one is empty, so the instance and gold's
+        # catalog start empty too, rather than pointing at files that are gone
+        stack.drop_databases()
+    try:
+        stack.prepare()
+        # the demo lands before the platform starts: the landing sensor's first tick sees all
+        # of it, as a history handed over at once
+        stack.land_demo(args.sf)
+        stack.start()
         print(f"production profile up: {stack.url} (logs in {stack.logs}); Ctrl-C stops it")
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                stack.supervise()
-                time.sleep(2)
+        while True:
+            stack.supervise()
+            time.sleep(2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
     return 0
 
 
