@@ -12,7 +12,6 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtProject, dbt_
 from data_platform.assets.gold_metadata import column_lineage, mart_metadata
 from data_platform.resources.dbt import GoldDbt
 from data_platform.resources.warehouse import (
-    RETRY_AFTER_SECONDS,
     WAREHOUSE_POOL,
     Warehouse,
     WarehouseBusyError,
@@ -22,8 +21,6 @@ DBT_PROJECT_DIR = Path(__file__).parents[2] / "dbt_project"
 # Models tagged `daily` are daily-partitioned by their `order_date`, rebuilt a window at a time.
 DAILY_SELECTION = "tag:daily"
 DAILY_DATE_COLUMN = "order_date"
-# how many times a build that found the warehouse busy for its whole wait is tried again
-BUSY_RETRIES = 10
 
 
 def dbt_project() -> DbtProject:
@@ -76,7 +73,7 @@ def build(
     except WarehouseBusyError as busy:
         # another writer's long build is not this step's failure: Dagster runs it again later
         raise dg.RetryRequested(
-            max_retries=BUSY_RETRIES, seconds_to_wait=RETRY_AFTER_SECONDS
+            max_retries=warehouse.busy_retries, seconds_to_wait=warehouse.retry_after_seconds
         ) from busy
     if any(isinstance(event, dg.Output) for event in events):
         with warehouse.connect(read_only=True) as connection:

@@ -15,6 +15,7 @@ def warehouse() -> Warehouse:
         path=settings.setting(settings.WAREHOUSE_PATH),
         lake_dir=settings.setting(settings.LAKE_DIR),
         lock_timeout_seconds=float(settings.value(settings.WAREHOUSE_LOCK_TIMEOUT)),
+        busy_retries=int(settings.value(settings.WAREHOUSE_BUSY_RETRIES)),
     )
 
 

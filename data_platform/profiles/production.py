@@ -43,6 +43,7 @@ def warehouse() -> Warehouse:
         catalog=settings.setting(settings.GOLD_CATALOG),
         data_path=settings.setting(settings.GOLD_DATA_PATH),
         lock_timeout_seconds=float(settings.value(settings.WAREHOUSE_LOCK_TIMEOUT)),
+        busy_retries=int(settings.value(settings.WAREHOUSE_BUSY_RETRIES)),
     )
 
 

@@ -53,7 +53,6 @@ CATALOG_ALIAS = "warehouse"
 # a second writer queues instead of starting and waiting on the lock.
 WAREHOUSE_POOL = "duckdb_warehouse"
 LOCK_POLL_SECONDS = 0.5
-RETRY_AFTER_SECONDS = 30
 
 
 def _absolute(location: str) -> str:
@@ -78,6 +77,12 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
     data_path: str = Field(default="", description="Where the DuckLake keeps its data files.")
     lock_timeout_seconds: float = Field(
         default=1800, description="How long a build waits for another writer before a retry."
+    )
+    busy_retries: int = Field(
+        default=10, description="How many times a build that gave up waiting is run again."
+    )
+    retry_after_seconds: float = Field(
+        default=30, description="How long Dagster waits before it runs such a build again."
     )
 
     @property

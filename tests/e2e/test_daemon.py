@@ -63,6 +63,9 @@ class Platform:
                 "SLACK_CHANNEL": "C0ALERTS",
                 "SLACK_API_BASE_URL": slack.base_url,
                 "PLATFORM_UI_URL": "http://dagster.example.com",
+                # a gold build gives up on a held warehouse after 5 s, and is not run again
+                "PLATFORM_WAREHOUSE_LOCK_TIMEOUT_SECONDS": "5",
+                "PLATFORM_WAREHOUSE_BUSY_RETRIES": "0",
             },
         )
         self.landing, self.warehouse = self.dev.landing, self.dev.warehouse
@@ -275,7 +278,8 @@ def test_runs_failing_while_slack_is_down_are_alerted_once_each_after_a_restart(
 
     platform.slack.stop()
     since = dt.datetime.now(dt.UTC)
-    # another writer holds the warehouse: gold steps cannot open it and their runs fail
+    # another writer holds the warehouse past the platform's patience (5 s here, no retry):
+    # gold steps give up waiting and their runs fail
     with duckdb.connect(str(platform.warehouse)):
         land_day(platform, "1998-08-11", 900_003, customer=1, price="10.00")
         until(failed_runs, timeout=300, why="a gold run to fail")
