@@ -63,7 +63,10 @@ def _inputs_arrived() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]
 
 
 def follows_each_partition() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
-    changed = (AC.any_deps_updated() | _inputs_arrived()).since_last_handled()
+    # a partition whose inputs arrived while its own run was under way, and which then failed, is
+    # not tried again for that: only a new upstream change does
+    arrived = _inputs_arrived().since_last_handled() & ~AC.execution_failed()
+    changed = AC.any_deps_updated().since_last_handled() | arrived
     return (changed & _inputs_exist() & _settled()).with_label("follows_each_partition")
 
 
