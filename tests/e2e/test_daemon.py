@@ -216,7 +216,7 @@ def test_one_new_day_reaches_gold_by_itself_in_seconds(
 
     done = until(
         lambda: platform.materialized_after(DAILY_GOLD, landed, "1998-08-10"),
-        timeout=180,
+        timeout=600,
         why="gold for the new day",
     )
     record_property("new_day_seconds", round(done - landed, 1))
@@ -239,7 +239,7 @@ def test_a_correction_in_an_old_dates_folder_updates_that_days_gold(
 
     until(
         lambda: platform.materialized_after(DAILY_GOLD, landed, "1995-03-15"),
-        timeout=180,
+        timeout=600,
         why="gold for the corrected day",
     )
     record_property("old_date_correction_seconds", round(time.time() - landed, 1))
@@ -259,7 +259,7 @@ def messages(platform: Platform, kind: str) -> list[str]:
 def test_a_failed_error_check_is_one_slack_message(platform: Platform) -> None:
     platform.drop("orders/1998-08-12/broken.tbl", "not|a|valid|order\n" * 20)
 
-    until(lambda: messages(platform, "Check failed"), timeout=180, why="a check alert")
+    until(lambda: messages(platform, "Check failed"), timeout=600, why="a check alert")
     time.sleep(6)  # a few more alert ticks: nothing more may arrive
     (alert,) = messages(platform, "Check failed")
     assert "`silver/orders · quarantine_rate (ERROR)`" in alert
@@ -324,7 +324,7 @@ def test_stale_dimensions_alert_once_each_and_recover_once(platform: Platform) -
 
     until(
         lambda: any("`silver/customer`" in t for t in messages(platform, "Fresh again")),
-        timeout=180,
+        timeout=600,
         why="the recovery alert",
     )
     time.sleep(6)
