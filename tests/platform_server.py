@@ -7,40 +7,34 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
+from deploy.production_stack import free_port, until
+
 REPO = Path(__file__).parents[1]
-T = TypeVar("T")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def until(what: Callable[[], T | None], timeout: float, every: float = 1.0, why: str = "") -> T:
-    """Poll `what` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = what()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {why or what}")
-        time.sleep(every)
+def materialized_after(
+    instance: dg.DagsterInstance, key: dg.AssetKey, since: float, partition: str | None
+) -> float:
+    """When `key` (or one partition of it) was first materialized after `since`; 0 if not yet."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=key,
+            asset_partitions=[partition] if partition else None,
+            after_timestamp=since,
+        ),
+        limit=1,
+    ).records
+    return records[0].timestamp if records else 0.0
 
 
 class DagsterDev:

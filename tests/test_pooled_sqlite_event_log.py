@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from data_platform.dagster_internals import PooledSqliteEventLogStorage
+from data_platform.compat import PooledSqliteEventLogStorage
 from tests.conftest import local_dagster_home
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-04-01")

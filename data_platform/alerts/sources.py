@@ -22,7 +22,7 @@ import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
 from data_platform.alerts.alert import Alert, first_line
-from data_platform.dagster_internals import (
+from data_platform.compat import (
     AssetCheckExecutionRecordStatus,
     FreshnessState,
     InstigatorType,

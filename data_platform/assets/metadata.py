@@ -8,9 +8,9 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from data_platform.compat import add_partition_metadata_in_bulk
 from data_platform.contracts import Entity
 from data_platform.contracts import lineage as lin
-from data_platform.dagster_internals import add_partition_metadata_in_bulk
 
 
 def column_schema(entity: Entity, schema: dict[str, pl.DataType]) -> dg.TableSchema:
@@ -61,7 +61,7 @@ def add_counts_per_partition(
         day = by_day.get(partition, {})
         values = {name: int(day.get(name) or 0) for name in names}
         per_partition[partition] = _count_metadata(values, row_count)
-    # not add_asset_metadata per partition: quadratic in the range (see dagster_internals)
+    # not add_asset_metadata per partition: quadratic in the range (see compat)
     add_partition_metadata_in_bulk(context, key, per_partition)
 
 

@@ -18,7 +18,7 @@ from types import ModuleType
 import dagster as dg
 
 from data_platform import settings
-from data_platform.dagster_internals import declare_event_batching
+from data_platform.compat import declare_event_batching
 from data_platform.profiles import local, production
 
 PROFILES: dict[str, ModuleType] = {"local": local, "production": production}

@@ -14,7 +14,7 @@ that took 12.4 s before dbt's own work began:
   changed. The warehouse pool lets one dbt build run at a time, so one folder is enough.
 
 The first two are private members of dagster-dbt's resource, overridden in its subclass
-`DbtCliWithoutStartupCosts` (`data_platform/dagster_internals.py`, a tripwire test each), which
+`DbtCliWithoutStartupCosts` (`data_platform/compat.py`, a tripwire test each), which
 `GoldDbt` extends. The tests of gold run through this class.
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliInvocation
 
-from data_platform.dagster_internals import DbtCliWithoutStartupCosts
+from data_platform.compat import DbtCliWithoutStartupCosts
 
 # What a platform run does not need from dbt: unit tests are run by the test suite, not on every
 # build, and manifest.json/run_results.json (megabytes) are not read.

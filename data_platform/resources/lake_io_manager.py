@@ -30,7 +30,7 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 # the handler interface and its types: private, no public alias
-from data_platform.dagster_internals import DbTypeHandler, TableConnection, TableSlice
+from data_platform.compat import DbTypeHandler, TableConnection, TableSlice
 
 LAYOUT_COLUMN = "_lake_month"
 OUTSIDE = "_outside_window"

@@ -32,7 +32,7 @@ from data_platform.simulate.__main__ import main as simulate
 from data_platform.simulate.oracle import expected, mismatches
 from tests.conftest import gold_keys, tbl_line, tbl_order
 from tests.fake_slack import FakeSlack
-from tests.platform_server import DagsterDev, until
+from tests.platform_server import DagsterDev, materialized_after, until
 
 pytestmark = pytest.mark.slow
 
@@ -113,19 +113,7 @@ class Platform:
         )
 
     def materialized_after(self, key: dg.AssetKey, since: float, partition: str | None) -> float:
-        records = (
-            self.instance()
-            .fetch_materializations(
-                dg.AssetRecordsFilter(
-                    asset_key=key,
-                    asset_partitions=[partition] if partition else None,
-                    after_timestamp=since,
-                ),
-                limit=1,
-            )
-            .records
-        )
-        return records[0].timestamp if records else 0.0
+        return materialized_after(self.instance(), key, since, partition)
 
     def outbox(self) -> dict[str, object]:
         raw = self.instance().run_storage.get_cursor_values({OUTBOX_KEY}).get(OUTBOX_KEY)

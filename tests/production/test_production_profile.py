@@ -30,6 +30,7 @@ from data_platform.resources.warehouse import Warehouse
 from data_platform.simulate.oracle import expected, mismatches
 from deploy.production_stack import ProductionStack, until
 from tests.conftest import gold_keys, tbl_line, tbl_order
+from tests.platform_server import materialized_after
 
 pytestmark = pytest.mark.slow
 
@@ -86,19 +87,7 @@ class Production:
         return all(b.status.value != "REQUESTED" for b in self.instance().get_backfills(limit=20))
 
     def materialized_after(self, key: dg.AssetKey, since: float, partition: str | None) -> float:
-        records = (
-            self.instance()
-            .fetch_materializations(
-                dg.AssetRecordsFilter(
-                    asset_key=key,
-                    asset_partitions=[partition] if partition else None,
-                    after_timestamp=since,
-                ),
-                limit=1,
-            )
-            .records
-        )
-        return records[0].timestamp if records else 0.0
+        return materialized_after(self.instance(), key, since, partition)
 
     def gold_day(self, day: str) -> list[tuple[object, ...]]:
         with self.warehouse().connect() as connection:

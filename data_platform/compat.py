@@ -2,7 +2,7 @@
 
 No other module of the platform imports a private name (`dagster._...`) or overrides a private
 member; an upgrade that moves or changes one of these fails a tripwire test in
-`tests/test_dagster_internals.py`, which names the use. Each use, and why there is no public way:
+`tests/test_compat.py`, which names the use. Each use, and why there is no public way:
 
 1. Alert sources' enums (`data_platform/alerts/sources.py`): `FreshnessState`, `InstigatorType`,
    `TickStatus` and `AssetCheckExecutionRecordStatus` are the types of what the instance's own

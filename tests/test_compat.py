@@ -1,4 +1,4 @@
-"""Tripwires for `data_platform/dagster_internals.py`: one test per private name the platform uses.
+"""Tripwires for `data_platform/compat.py`: one test per private name the platform uses.
 
 Each fails, naming the use, when an upgrade of dagster, dagster-dbt or dagster-deltalake moves or
 changes what the platform relies on; the module's docstring says why each use is needed.
@@ -30,7 +30,7 @@ from dagster_dbt import DbtCliResource
 from dagster_deltalake_polars.deltalake_polars_type_handler import DeltaLakePolarsTypeHandler
 from packaging.version import Version
 
-from data_platform import dagster_internals as internals
+from data_platform import compat as internals
 
 DBT_PROJECT = Path(__file__).parents[1] / "dbt_project"
 
@@ -174,12 +174,8 @@ def test_private_name_is_where_the_platform_imports_it(
     module: str, name: str, expected: Callable[[Any], bool]
 ) -> None:
     found = getattr(importlib.import_module(module), name, None)
-    assert found is not None, (
-        f"{module}.{name} has moved: update data_platform/dagster_internals.py"
-    )
-    assert expected(found), (
-        f"{module}.{name} has changed: review data_platform/dagster_internals.py"
-    )
+    assert found is not None, f"{module}.{name} has moved: update data_platform/compat.py"
+    assert expected(found), f"{module}.{name} has changed: review data_platform/compat.py"
     if hasattr(internals, name):
         assert getattr(internals, name) is found
 
@@ -270,9 +266,7 @@ def test_dbt_member_overridden_is_still_dagster_dbts(
     name: str, kind: type | None, parameters: list[str]
 ) -> None:
     stock = vars(DbtCliResource).get(name)
-    assert stock is not None, (
-        f"DbtCliResource.{name} is gone: its override in dagster_internals is dead"
-    )
+    assert stock is not None, f"DbtCliResource.{name} is gone: its override in compat is dead"
     if kind is not None:
         assert isinstance(stock, kind)
         stock = stock.func
