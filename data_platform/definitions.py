@@ -7,9 +7,9 @@ import dagster as dg
 from data_platform import profiles, settings
 from data_platform.assets.bronze import bronze_asset
 from data_platform.assets.gold import gold_assets
-from data_platform.assets.partitions import daily_partitions
 from data_platform.assets.silver import silver_assets
 from data_platform.automation import policy
+from data_platform.catalog.partitions import daily_partitions
 from data_platform.checks.gold import revenue_check
 from data_platform.checks.silver_relations import relation_checks
 from data_platform.contracts import ENTITIES

@@ -9,11 +9,15 @@ is the profile's business (`data_platform/profiles`), chosen by `PLATFORM_PROFIL
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import dagster as dg
 
-from data_platform.assets.partitions import TPCH_FIRST_ORDER_DATE
-from data_platform.resources.slack import LOCAL_UI_URL, SLACK_API
+# the dbt project gold is built from: the package's sibling in the repository
+DBT_PROJECT_DIR = Path(__file__).parents[1] / "dbt_project"
+
+# TPC-H's first order date: where the business dates of unshifted TPC-H data start
+TPCH_FIRST_ORDER_DATE = "1992-01-01"
 
 PROFILE = "PLATFORM_PROFILE"
 LANDING_DIR = "PLATFORM_LANDING_DIR"
@@ -59,6 +63,12 @@ LOCAL_DEFAULTS = {
     WAREHOUSE_LOCK_TIMEOUT: "1800",
     # and how many times such a build is run again (30 s apart) before its run fails
     WAREHOUSE_BUSY_RETRIES: "10",
+    # the first business date (daily partition); `make demo-data` lands TPC-H shifted so that its
+    # newest order is yesterday and writes its first date to data/demo.env, which `make run` reads
+    # the first business date (daily partition); `make demo-data` lands TPC-H shifted so that its
+    # newest order is yesterday and writes its first date to data/demo.env, which `make run` reads
+    # the first business date (daily partition); `make demo-data` lands TPC-H shifted so that its
+    # newest order is yesterday and writes its first date to data/demo.env, which `make run` reads
     PARTITIONS_START: TPCH_FIRST_ORDER_DATE,
     # how often the landing sensor lists the landing zone, and the automation sensor evaluates
     SENSOR_INTERVAL: "30",
@@ -67,9 +77,9 @@ LOCAL_DEFAULTS = {
     # Slack alerts are off until a bot token and a channel (its ID, e.g. C0123ABCD) are set
     SLACK_TOKEN: "",
     SLACK_CHANNEL: "",
-    SLACK_API_BASE_URL: SLACK_API,
+    SLACK_API_BASE_URL: "https://slack.com/api/",
     # where alert links point: the Dagster UI as its users reach it
-    UI_URL: LOCAL_UI_URL,
+    UI_URL: "http://127.0.0.1:3000",
     ALERT_ON_WARN: "false",
     # freshness windows (data_platform/automation/freshness.py): durations like 90s, 45m, 26h, 8d
     FRESHNESS_FAIL_AFTER: "26h",

@@ -20,7 +20,7 @@ from dagster_deltalake import LocalConfig
 from moto.server import ThreadedMotoServer
 
 from data_platform import profiles
-from data_platform.assets.keys import lake_keys
+from data_platform.catalog.keys import lake_keys
 from data_platform.contracts import entity_named
 from data_platform.definitions import build_definitions
 from data_platform.resources.lake import Lake

@@ -10,8 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from data_platform.assets.gold import DBT_PROJECT_DIR, dbt_project, manifest_path
+from data_platform.assets.gold import dbt_project, manifest_path
 from data_platform.resources.warehouse import Warehouse
+from data_platform.settings import DBT_PROJECT_DIR
 
 
 def test_every_dbt_unit_test_passes(tmp_path: Path) -> None:

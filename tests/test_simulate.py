@@ -70,14 +70,21 @@ def test_every_generated_row_reads_back_without_layout_errors(tmp_path: Path) ->
         assert frame["_layout_error"].null_count() == frame.height, landed.path
 
 
-def test_shift_to_today_moves_the_newest_order_to_today(tmp_path: Path) -> None:
-    main(["--sf", "0.01", "--out", str(tmp_path), "--shift-to-today", "--no-dimensions"])
-    folders = sorted(p.name for p in (tmp_path / "orders").iterdir())
-    assert folders[-1] == dt.date.today().isoformat()
+def test_the_demo_shift_lands_the_newest_order_yesterday_and_names_its_first_date(
+    tmp_path: Path,
+) -> None:
+    env_file = tmp_path / "demo.env"
+    out = tmp_path / "landing"
+    args = ["--sf", "0.01", "--out", str(out), "--newest-order", "yesterday", "--no-dimensions"]
+    main([*args, "--env-file", str(env_file)])
+    folders = sorted(p.name for p in (out / "orders").iterdir())
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    assert folders[-1] == yesterday.isoformat()
     assert len(folders) == 2401
-    assert not (tmp_path / "customer").exists()
+    assert env_file.read_text() == f"PLATFORM_PARTITIONS_START={folders[0]}\n"
+    assert not (out / "customer").exists()
     landed = pl.read_csv(
-        next((tmp_path / "orders" / folders[-1]).iterdir()), separator="|", has_header=False
+        next((out / "orders" / folders[-1]).iterdir()), separator="|", has_header=False
     )
     assert landed[:, 4].unique().to_list() == [folders[-1]]
 

@@ -8,10 +8,10 @@ import dagster as dg
 import polars as pl
 
 from data_platform.assets.chunks import Spill, scratch, windows
-from data_platform.assets.keys import lake_key
-from data_platform.assets.metadata import (
+from data_platform.catalog.keys import lake_key
+from data_platform.catalog.metadata import (
     add_counts_per_partition,
-    covers_one_slice,
+    covers_one_partition,
     records_table,
     table_metadata,
 )
@@ -75,7 +75,7 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
             metadata: dict[str, dg.MetadataValue] = {
                 "files_passed_over": dg.MetadataValue.int(len(scan.misfits))
             }
-            if covers_one_slice(context):
+            if covers_one_partition(context):
                 metadata["rows_per_file"] = records_table(per_file.head(METADATA_ROWS))
                 metadata["passed_over"] = records_table(_misfits(scan.misfits[:METADATA_ROWS]))
             context.log.info(f"read {per_file['rows'].sum()} rows from {per_file.height} files")

@@ -9,6 +9,7 @@ import duckdb
 import sqlglot
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtProject, dbt_assets
 
+from data_platform import settings
 from data_platform.assets.gold_metadata import column_lineage, mart_metadata
 from data_platform.resources.dbt import GoldDbt
 from data_platform.resources.warehouse import (
@@ -17,14 +18,15 @@ from data_platform.resources.warehouse import (
     WarehouseBusyError,
 )
 
-DBT_PROJECT_DIR = Path(__file__).parents[2] / "dbt_project"
 # Models tagged `daily` are daily-partitioned by their `order_date`, rebuilt a window at a time.
 DAILY_SELECTION = "tag:daily"
 DAILY_DATE_COLUMN = "order_date"
 
 
 def dbt_project() -> DbtProject:
-    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target="local")
+    return DbtProject(
+        project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR, target="local"
+    )
 
 
 class GoldTranslator(DagsterDbtTranslator):

@@ -17,7 +17,11 @@ from sqlglot import exp
 from sqlglot.lineage import lineage
 from sqlglot.optimizer.qualify import qualify
 
-from data_platform.assets.metadata import add_counts_per_partition, covers_one_slice, records_table
+from data_platform.catalog.metadata import (
+    add_counts_per_partition,
+    covers_one_partition,
+    records_table,
+)
 from data_platform.contracts import ENTITIES
 from data_platform.contracts import lineage as lin
 
@@ -46,7 +50,7 @@ def mart_metadata(
         per_day = f"select {date_column} as {lin.BUSINESS_DATE}, count(*) as rows from {table}"
         counts = connection.execute(f"{per_day}{where} group by all", params).pl()
         add_counts_per_partition(context, key, counts, row_count="rows")
-    if covers_one_slice(context):
+    if covers_one_partition(context):
         preview = connection.execute(f"select * from {table}{where} limit {PREVIEW_ROWS}", params)
         metadata["preview"] = records_table(preview.pl())
     return metadata

@@ -6,10 +6,10 @@ import dagster as dg
 import polars as pl
 
 from data_platform.assets.chunks import Spill, run_window, scratch, windows
-from data_platform.assets.keys import lake_key
-from data_platform.assets.metadata import (
+from data_platform.catalog.keys import lake_key
+from data_platform.catalog.metadata import (
     add_counts_per_partition,
-    covers_one_slice,
+    covers_one_partition,
     records_table,
     table_metadata,
 )
@@ -101,7 +101,7 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
             quarantined = totals.select(lin.BUSINESS_DATE, "rows_quarantined")
             add_counts_per_partition(context, quarantine_key, quarantined, "rows_quarantined")
             detail: dict[str, dg.MetadataValue] = {}
-            if covers_one_slice(context):
+            if covers_one_partition(context):
                 by_reason = pl.concat(reasons).group_by(lin.REASON).agg(pl.col("rows").sum())
                 shown = pl.concat(examples).head(METADATA_ROWS)
                 detail = {

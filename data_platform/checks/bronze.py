@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from data_platform.assets.metadata import records_table
+from data_platform.catalog.metadata import records_table
 from data_platform.checks.offenders import offenders
 from data_platform.contracts import lineage as lin
 from data_platform.landing.formats import UNREADABLE_FILE

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from data_platform.assets.metadata import records_table
+from data_platform.catalog.metadata import records_table
 
 EXAMPLES = 10
 

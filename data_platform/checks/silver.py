@@ -12,8 +12,8 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from data_platform.assets.keys import lake_key
-from data_platform.assets.metadata import records_table
+from data_platform.catalog.keys import lake_key
+from data_platform.catalog.metadata import records_table
 from data_platform.checks.offenders import EXAMPLES, offenders
 from data_platform.contracts import Entity
 from data_platform.contracts import lineage as lin

@@ -6,24 +6,21 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from data_platform import settings
 from data_platform.contracts.tpch import ENTITIES
-from data_platform.resources.warehouse import LAKE_VARIABLE
 
-SOURCES_FILE = (
-    Path(__file__).parents[2] / "dbt_project" / "models" / "staging" / "_silver__sources.yml"
-)
+SOURCES_FILE = settings.DBT_PROJECT_DIR / "models" / "staging" / "_silver__sources.yml"
 HEADER = (
     "# Generated from data_platform/contracts by `python -m data_platform.contracts.dbt_sources`.\n"
 )
 # dbt-duckdb reads each silver Delta table with delta_scan; the platform passes the lake's location
 # (see data_platform/resources/warehouse.py), the default is for dbt run by hand in its folder.
 EXTERNAL_LOCATION = (
-    f"delta_scan('{{{{ env_var('{LAKE_VARIABLE}', '../data/lake') }}}}/silver/{{name}}')"
+    f"delta_scan('{{{{ env_var('{settings.LAKE_DIR}', '../data/lake') }}}}/silver/{{name}}')"
 )
 
 

@@ -6,7 +6,7 @@ then removes files no longer referenced and older than the retention (time trave
 
 import dagster as dg
 
-from data_platform.assets.keys import lake_keys
+from data_platform.catalog.keys import lake_keys
 from data_platform.contracts import ENTITIES
 from data_platform.resources.lake import Lake
 

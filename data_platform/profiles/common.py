@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 from data_platform import settings
-from data_platform.assets.gold import DBT_PROJECT_DIR
 from data_platform.resources.dbt import GoldDbt
 from data_platform.resources.lake import Lake
 from data_platform.resources.lake_io_manager import LakeIOManager
@@ -48,8 +47,8 @@ def slack() -> SlackAlerts:
 
 def dbt(warehouse: Warehouse) -> GoldDbt:
     return GoldDbt(
-        project_dir=str(DBT_PROJECT_DIR),
-        profiles_dir=str(DBT_PROJECT_DIR),
+        project_dir=str(settings.DBT_PROJECT_DIR),
+        profiles_dir=str(settings.DBT_PROJECT_DIR),
         target=warehouse.dbt_target,
         # the dbt installed beside this interpreter, whether or not its venv is activated
         dbt_executable=str(Path(sys.executable).parent / "dbt"),

@@ -10,10 +10,9 @@ from typing import Any
 import dagster as dg
 from slack_sdk import WebClient
 
+from data_platform import settings
 from data_platform.alerts.alert import Alert
 
-SLACK_API = "https://slack.com/api/"
-LOCAL_UI_URL = "http://127.0.0.1:3000"
 METADATA_EVENT = "data_platform_alert"
 # how far back the channel is searched for an alert whose delivery was cut off
 LOOKBACK_SECONDS = 7 * 24 * 3600
@@ -22,8 +21,8 @@ LOOKBACK_SECONDS = 7 * 24 * 3600
 class SlackAlerts(dg.ConfigurableResource):  # type: ignore[type-arg]
     token: str = ""
     channel: str = ""
-    api_base_url: str = SLACK_API
-    ui_url: str = LOCAL_UI_URL
+    api_base_url: str = settings.LOCAL_DEFAULTS[settings.SLACK_API_BASE_URL]
+    ui_url: str = settings.LOCAL_DEFAULTS[settings.UI_URL]
     alert_on_warn: bool = False
     timeout_seconds: int = 10
 

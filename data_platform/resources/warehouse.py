@@ -29,17 +29,14 @@ import duckdb
 import psycopg2
 from pydantic import Field
 
+from data_platform import settings
 from data_platform.resources.duckdb_extensions import connect as connect_duckdb
 from data_platform.resources.duckdb_extensions import extension_directory
 from data_platform.resources.object_store import duckdb_s3_secret, is_s3_url
 
-# What the dbt project reads from its environment (`profiles.yml`, the generated silver sources,
-# `macros/daily_window.sql`): the platform's own location settings, made absolute, the extension
-# folder, and the order-date window [start, end) of a daily build.
-WAREHOUSE_VARIABLE = "PLATFORM_WAREHOUSE_PATH"
-LAKE_VARIABLE = "PLATFORM_LAKE_DIR"
-GOLD_CATALOG_VARIABLE = "PLATFORM_GOLD_CATALOG"
-GOLD_DATA_PATH_VARIABLE = "PLATFORM_GOLD_DATA_PATH"
+# What the dbt project reads from its environment besides the platform's settings
+# (`profiles.yml`, the generated silver sources, `macros/daily_window.sql`): the extension folder,
+# and the order-date window [start, end) of a daily build.
 EXTENSIONS_VARIABLE = "DUCKDB_EXTENSION_DIRECTORY"
 WINDOW_START_VARIABLE = "PLATFORM_WINDOW_START"
 WINDOW_END_VARIABLE = "PLATFORM_WINDOW_END"
@@ -95,12 +92,14 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def dbt_environment(self, window: dg.TimeWindow | None = None) -> dict[str, str]:
         """What every dbt invocation is given (`dbt_project/profiles.yml`, the silver sources and
-        the daily window macro read it): the locations, and the partition window if any."""
+        the macros read it): the locations (local ones made absolute), where business dates start
+        (`macros/tpch_calendar.sql`), and the partition window if any."""
         environment = {
-            WAREHOUSE_VARIABLE: _absolute(self.path) if self.path else "",
-            LAKE_VARIABLE: _absolute(self.lake_dir),
-            GOLD_CATALOG_VARIABLE: self.catalog,
-            GOLD_DATA_PATH_VARIABLE: self.data_path,
+            settings.WAREHOUSE_PATH: _absolute(self.path) if self.path else "",
+            settings.LAKE_DIR: _absolute(self.lake_dir),
+            settings.GOLD_CATALOG: self.catalog,
+            settings.GOLD_DATA_PATH: self.data_path,
+            settings.PARTITIONS_START: settings.value(settings.PARTITIONS_START),
             EXTENSIONS_VARIABLE: extension_directory(),
             WINDOW_START_VARIABLE: window.start.date().isoformat() if window else "",
             WINDOW_END_VARIABLE: window.end.date().isoformat() if window else "",

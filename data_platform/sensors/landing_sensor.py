@@ -18,7 +18,7 @@ import zlib
 
 import dagster as dg
 
-from data_platform.assets.keys import lake_key
+from data_platform.catalog.keys import lake_key
 from data_platform.contracts import ENTITIES
 from data_platform.landing.layout import LandedFile
 from data_platform.resources.landing_zone import LandingZone

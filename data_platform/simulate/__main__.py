@@ -7,14 +7,24 @@ import datetime as dt
 import itertools
 import sys
 import time
+from pathlib import Path
 
 import polars as pl
 
+from data_platform import settings
+from data_platform.contracts import ENTITIES
 from data_platform.simulate.landing_writer import LandingWriter
 from data_platform.simulate.tpch import ORDER_DATE, generate, shift_dates
 
-DAILY = ("orders", "lineitem")
-DIMENSIONS = ("region", "nation", "part", "supplier", "partsupp", "customer")
+DAILY = tuple(entity.name for entity in ENTITIES if entity.partitioned)
+DIMENSIONS = tuple(entity.name for entity in ENTITIES if not entity.partitioned)
+
+
+def _day(text: str) -> dt.date:
+    """An ISO date, or `today`/`yesterday` (UTC, the calendar the daily partitions use)."""
+    today = dt.datetime.now(dt.UTC).date()
+    relative = {"today": today, "yesterday": today - dt.timedelta(days=1)}
+    return relative[text] if text in relative else dt.date.fromisoformat(text)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -28,7 +38,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--gzip", action="store_true", help="gzip every file")
     parser.add_argument(
-        "--shift-to-today", action="store_true", help="shift all dates so the newest order is today"
+        "--newest-order",
+        type=_day,
+        help="shift every date so that the newest order is on this day (ISO, today or yesterday)",
+    )
+    parser.add_argument(
+        "--env-file",
+        help=f"write the first business date landed to this file as {settings.PARTITIONS_START}",
     )
     parser.add_argument("--no-dimensions", action="store_true", help="land orders/lineitem only")
     parser.add_argument(
@@ -41,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
     tables = generate(args.sf)
-    if args.shift_to_today:
+    if args.newest_order is not None:
         newest = tables["orders"][ORDER_DATE].max()
         assert isinstance(newest, dt.date)
-        tables = shift_dates(tables, (dt.date.today() - newest).days)
+        tables = shift_dates(tables, (args.newest_order - newest).days)
     by_date = {
         name: _in_range(tables[name], args.start, args.end).partition_by(
             ORDER_DATE, as_dict=True, maintain_order=False
@@ -68,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                 writer.land(name, day, frame, fmt)
         if args.drip and index < len(dates) - 1:
             time.sleep(args.drip)
+    if args.env_file:
+        setting = f"{settings.PARTITIONS_START}={dates[0].isoformat()}\n"
+        Path(args.env_file).write_text(setting, encoding="utf-8")
     elapsed = time.perf_counter() - started
     span = f"{dates[0]} .. {dates[-1]}"
     print(f"landed {len(dates)} order dates ({span}) in {args.out} ({elapsed:.1f}s)")

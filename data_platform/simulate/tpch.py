@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import polars as pl
 
-from data_platform.contracts import ENTITIES
+from data_platform.contracts import ENTITIES, ColumnKind
 from data_platform.resources.duckdb_extensions import connect
 
+# the order date: the business date orders and lineitem land under (lineitem carries its order's)
 ORDER_DATE = "o_orderdate"
-DATE_COLUMNS = ("o_orderdate", "l_shipdate", "l_commitdate", "l_receiptdate")
+DATE_COLUMNS = (
+    ORDER_DATE,
+    *(
+        c.name
+        for e in ENTITIES
+        for c in e.columns
+        if c.kind is ColumnKind.DATE and c.name != ORDER_DATE
+    ),
+)
 
 
 def generate(scale_factor: float) -> dict[str, pl.DataFrame]:

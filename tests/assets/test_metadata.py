@@ -6,7 +6,7 @@ from decimal import Decimal
 import dagster as dg
 import polars as pl
 
-from data_platform.assets.metadata import records_table
+from data_platform.catalog.metadata import records_table
 
 
 def test_records_table_keeps_numbers_and_empty_cells_and_shows_the_rest_as_text() -> None:

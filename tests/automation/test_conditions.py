@@ -12,7 +12,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
-from data_platform.assets.keys import lake_key, lake_keys
+from data_platform.catalog.keys import lake_key, lake_keys
 from data_platform.contracts import ENTITIES, entity_named
 from data_platform.definitions import build_definitions
 from tests.conftest import gold_keys

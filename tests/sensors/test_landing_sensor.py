@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from data_platform import settings
-from data_platform.assets.partitions import daily_partitions
+from data_platform.catalog.partitions import daily_partitions
 from data_platform.profiles import common
 from data_platform.resources.landing_zone import LandingZone
 from data_platform.sensors.landing_sensor import RANGE_END, RANGE_START, build_landing_sensor

@@ -1,4 +1,7 @@
-{#- TPC-H Q5, the local supplier volume query, with REGION = 'ASIA' and DATE = 1994-01-01. -#}
+{#-
+    TPC-H Q5, the local supplier volume query, with REGION = 'ASIA' and DATE = 1994-01-01,
+    its dates in the platform's calendar (macros/tpch_calendar.sql).
+-#}
 
 with
 
@@ -11,8 +14,8 @@ customer as (
 orders as (
 
     select * from {{ ref('stg_orders') }}
-    where o_orderdate >= date '1994-01-01'
-        and o_orderdate < date '1994-01-01' + interval '1' year
+    where o_orderdate >= {{ tpch_date('1994-01-01') }}
+        and o_orderdate < {{ tpch_date('1995-01-01') }}
 
 ),
 

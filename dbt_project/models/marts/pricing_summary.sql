@@ -1,4 +1,7 @@
-{#- TPC-H Q1, the pricing summary report, as specified (DELTA = 90 days). -#}
+{#-
+    TPC-H Q1, the pricing summary report, as specified (DELTA = 90 days), its date in the
+    platform's calendar (macros/tpch_calendar.sql).
+-#}
 
 with
 
@@ -11,7 +14,7 @@ lineitem as (
 shipped as (
 
     select * from lineitem
-    where l_shipdate <= date '1998-12-01' - interval '90' day
+    where l_shipdate <= {{ tpch_date('1998-12-01') }} - interval '90' day
 
 ),
 

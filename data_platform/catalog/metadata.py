@@ -34,7 +34,7 @@ def table_metadata(entity: Entity, schema: dict[str, pl.DataType]) -> dict[str, 
     return metadata
 
 
-def covers_one_slice(context: dg.AssetExecutionContext) -> bool:
+def covers_one_partition(context: dg.AssetExecutionContext) -> bool:
     """Whether the run materializes one partition (or an unpartitioned asset)."""
     return not context.has_partition_key_range or len(context.partition_keys) == 1
 

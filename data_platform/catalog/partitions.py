@@ -2,9 +2,11 @@
 
 import dagster as dg
 
-TPCH_FIRST_ORDER_DATE = "1992-01-01"
+from data_platform import settings
 
 
-def daily_partitions(start_date: str = TPCH_FIRST_ORDER_DATE) -> dg.DailyPartitionsDefinition:
+def daily_partitions(
+    start_date: str = settings.TPCH_FIRST_ORDER_DATE,
+) -> dg.DailyPartitionsDefinition:
     """One partition per business date, up to and including today (files for today may land)."""
     return dg.DailyPartitionsDefinition(start_date=start_date, end_offset=1)
