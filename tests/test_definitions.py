@@ -1,12 +1,15 @@
 """The code location loads, and every entity has its layers, groups, partitions and policies."""
 
 import datetime as dt
+import logging
+from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from data_platform.contracts import ENTITIES
 from data_platform.definitions import build_definitions, defs
+from tests.conftest import local_dagster_home
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +144,22 @@ def test_silver_and_its_quarantine_link_each_other(definitions: dg.Definitions) 
         assert graph.get(quarantine).metadata["silver_table"] == dg.MetadataValue.asset(silver)
         assert f"`{quarantine.to_user_string()}`" in (graph.get(silver).description or "")
         assert f"`{silver.to_user_string()}`" in (graph.get(quarantine).description or "")
+
+
+def test_a_run_prints_info_and_up_while_its_event_log_keeps_every_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`make run`'s terminal shows what an operator needs, not a DEBUG line per partition."""
+    monkeypatch.setenv("PLATFORM_LAKE_DIR", str(tmp_path / "lake"))
+    local_dagster_home(tmp_path / "home", monkeypatch)
+    job = build_definitions().resolve_job_def("lake_maintenance_job")
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance)
+        levels = {
+            record.level for record in instance.all_logs(result.run_id) if record.is_dagster_event
+        }
+    printed = capfd.readouterr().err
+    assert result.success
+    assert logging.DEBUG in levels  # e.g. the op's output handled: kept for the UI
+    assert " - INFO - " in printed
+    assert " - DEBUG - " not in printed
