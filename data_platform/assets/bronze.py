@@ -38,7 +38,6 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
         group_name="bronze",
         kinds={"delta", "polars"},
         tags={"layer": "bronze"},
-        owners=["team:data-platform"],
         io_manager_key="lake_io_manager",
         partitions_def=partitions if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,

@@ -18,20 +18,14 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-
-def run_window(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date] | None:
-    """The run's partition window as dates; None for an unpartitioned asset."""
-    if not context.has_partition_key and not context.has_partition_key_range:
-        return None
-    window = context.partition_time_window
-    return window.start.date(), window.end.date()
+from data_platform.catalog.partitions import partition_dates
 
 
 def windows(
     context: dg.AssetExecutionContext, weights: Mapping[dt.date, int], budget: int
 ) -> list[tuple[dt.date, dt.date]]:
     """The run's window in slices (see `slices`); everything at once for an unpartitioned asset."""
-    span = run_window(context)
+    span = partition_dates(context)
     return [(dt.date.min, dt.date.max)] if span is None else slices(span, weights, budget)
 
 

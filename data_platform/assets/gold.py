@@ -11,6 +11,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtProject, dbt_
 
 from data_platform import settings
 from data_platform.assets.gold_metadata import column_lineage, mart_metadata
+from data_platform.catalog.keys import gold_key
+from data_platform.catalog.partitions import partition_dates
 from data_platform.resources.dbt import GoldDbt
 from data_platform.resources.warehouse import (
     WAREHOUSE_POOL,
@@ -41,9 +43,8 @@ class GoldTranslator(DagsterDbtTranslator):
         if props["resource_type"] not in ("model", "seed", "snapshot"):
             return spec
         return spec.replace_attributes(
-            key=dg.AssetKey(["gold", props["name"]]),
+            key=gold_key(props["name"]),
             group_name="gold",
-            owners=["team:data-platform"],
             tags={**spec.tags, "layer": "gold"},
         ).merge_attributes(kinds={"duckdb"})
 
@@ -65,7 +66,7 @@ def build(
 ) -> Iterator[Any]:
     """`dbt build` of the selected models and their tests; tests become asset checks. Each model
     built gets its row counts, a preview and its column lineage (see `gold_metadata`)."""
-    window = context.partition_time_window if date_column else None
+    window = partition_dates(context) if date_column else None
     try:
         with warehouse.writing(context.log):
             invocation = dbt.build(

@@ -17,12 +17,14 @@ from sqlglot import exp
 from sqlglot.lineage import lineage
 from sqlglot.optimizer.qualify import qualify
 
+from data_platform.catalog.keys import lake_key
 from data_platform.catalog.metadata import (
     add_counts_per_partition,
     covers_one_partition,
     records_table,
 )
-from data_platform.contracts import ENTITIES
+from data_platform.catalog.partitions import partition_dates
+from data_platform.contracts import ENTITIES, entity_named
 from data_platform.contracts import lineage as lin
 
 PREVIEW_ROWS = 10
@@ -44,9 +46,10 @@ def mart_metadata(
         rows = int(connection.execute(f"select count(*) from {table}").pl().item())
         metadata["dagster/row_count"] = dg.MetadataValue.int(rows)
     else:
-        window = context.partition_time_window
+        window = partition_dates(context)
+        assert window is not None, f"{date_column} is the date of a daily partitioned mart"
         where = f" where {date_column} >= ? and {date_column} < ?"
-        params = [window.start.date(), window.end.date()]
+        params = list(window)
         per_day = f"select {date_column} as {lin.BUSINESS_DATE}, count(*) as rows from {table}"
         counts = connection.execute(f"{per_day}{where} group by all", params).pl()
         add_counts_per_partition(context, key, counts, row_count="rows")
@@ -80,7 +83,7 @@ def column_lineage(compiled_sql: str) -> dg.TableColumnLineage:
             if isinstance(node.source, exp.Table) and node.source.db == "silver"
         }
         deps[column] = [
-            dg.TableColumnDep(asset_key=dg.AssetKey(["silver", table]), column_name=name)
+            dg.TableColumnDep(asset_key=lake_key("silver", entity_named(table)), column_name=name)
             for table, name in sorted(sources)
         ]
     return dg.TableColumnLineage(deps_by_column=deps)

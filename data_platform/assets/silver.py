@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from data_platform.assets.chunks import Spill, run_window, scratch, windows
+from data_platform.assets.chunks import Spill, scratch, windows
 from data_platform.catalog.keys import lake_key
 from data_platform.catalog.metadata import (
     add_counts_per_partition,
@@ -13,6 +13,7 @@ from data_platform.catalog.metadata import (
     records_table,
     table_metadata,
 )
+from data_platform.catalog.partitions import partition_dates
 from data_platform.checks import silver as silver_checks
 from data_platform.checks.contract_schema import failures as contract_failures
 from data_platform.contracts import Entity
@@ -43,7 +44,6 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
             group_name="silver",
             kinds={"delta", "polars"},
             tags={"layer": key.path[0]},
-            owners=["team:data-platform"],
             io_manager_key="lake_io_manager",
             # the UI links silver and its quarantine, the two tables this step writes
             metadata={
@@ -85,7 +85,7 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
             per_day = bronze.group_by(lin.BUSINESS_DATE).len().collect()
             weights = dict(zip(per_day[lin.BUSINESS_DATE], per_day["len"], strict=True))
             for low, high in windows(context, weights, SLICE_ROWS):
-                chunk = bronze.filter(pl.col(lin.BUSINESS_DATE).is_between(low, high, "left"))
+                chunk = bronze.filter(lin.in_business_dates(low, high))
                 result = refine(entity, chunk.collect())
                 silver.add(result.silver)
                 quarantine.add(result.quarantine)
@@ -116,7 +116,7 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
             yield dg.Output(quarantine.scan(), output_name="quarantine", metadata=detail)
         files = pl.concat(per_file)
         yield silver_checks.contract(silver_key, pl.concat(failed))
-        span = run_window(context)
+        span = partition_dates(context)
         yield silver_checks.primary_key_unique(entity, silver_key, lake.scan(silver_key), span)
         yield silver_checks.reconciliation(silver_key, files)
         landed_rows, rejected_rows = int(files["landed"].sum()), int(files["quarantined"].sum())

@@ -1,13 +1,17 @@
-"""The one place layer policy meets the assets: each spec gets its layer's automation condition
-and freshness policy, by its `layer` tag and whether it is partitioned."""
+"""The one place layer policy meets the assets: each spec gets its owners, and its layer's
+automation condition and freshness policy, by its `layer` tag and whether it is partitioned."""
 
 import dagster as dg
 
 from data_platform.automation import freshness
 from data_platform.automation.conditions import follows_each_batch, follows_each_partition
 
+# who is called about every asset of the platform (the UI's owners, alert routing)
+OWNERS = ["team:data-platform"]
+
 
 def apply(spec: dg.AssetSpec) -> dg.AssetSpec:
+    spec = spec.replace_attributes(owners=OWNERS)
     layer = spec.tags.get("layer")
     daily = spec.partitions_def is not None
     if layer in ("silver", "quarantine"):

@@ -12,6 +12,11 @@ def lake_key(layer: str, entity: Entity) -> dg.AssetKey:
     return dg.AssetKey([layer, entity.name])
 
 
+def gold_key(mart: str) -> dg.AssetKey:
+    """A mart of the warehouse (a dbt model of `dbt_project/models/marts`)."""
+    return dg.AssetKey(["gold", mart])
+
+
 def lake_keys(entity: Entity) -> list[dg.AssetKey]:
     """Every lake table an entity has: what landing a file of it rebuilds."""
     return [lake_key(layer, entity) for layer in LAKE_LAYERS]

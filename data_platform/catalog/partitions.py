@@ -1,4 +1,6 @@
-"""The daily partitions orders and lineitem are processed in."""
+"""The daily partitions orders and lineitem are processed in, and a run's window of them."""
+
+import datetime as dt
 
 import dagster as dg
 
@@ -10,3 +12,18 @@ def daily_partitions(
 ) -> dg.DailyPartitionsDefinition:
     """One partition per business date, up to and including today (files for today may land)."""
     return dg.DailyPartitionsDefinition(start_date=start_date, end_offset=1)
+
+
+# business dates [start, end): a run's partitions, as the lake's `_business_date` filters them
+DateWindow = tuple[dt.date, dt.date]
+
+
+def partition_dates(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+) -> DateWindow | None:
+    """The run's partition window as dates; None when the run has no partition."""
+    step = context.op_execution_context
+    if not step.has_partition_key and not step.has_partition_key_range:
+        return None
+    window = step.partition_time_window
+    return window.start.date(), window.end.date()

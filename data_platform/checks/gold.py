@@ -6,14 +6,18 @@ from decimal import Decimal
 import dagster as dg
 import polars as pl
 
+from data_platform.catalog.keys import gold_key, lake_key
+from data_platform.catalog.partitions import partition_dates
 from data_platform.checks.offenders import offenders
+from data_platform.contracts import entity_named
 from data_platform.contracts import lineage as lin
 from data_platform.resources.lake import Lake
 from data_platform.resources.warehouse import WAREHOUSE_POOL, Warehouse
 
-MART = dg.AssetKey(["gold", "daily_revenue_by_nation"])
+MART = gold_key("daily_revenue_by_nation")
 SILVER = {
-    name: dg.AssetKey(["silver", name]) for name in ("orders", "lineitem", "customer", "nation")
+    name: lake_key("silver", entity_named(name))
+    for name in ("orders", "lineitem", "customer", "nation")
 }
 # Scale 2 times scale 2 must be widened first: polars would keep scale 2 and round every line.
 EXACT = pl.Decimal(38, 4)
@@ -22,7 +26,7 @@ HALF_CENT = Decimal("0.005")
 
 def revenue_from_silver(lake: Lake, low: dt.date, high: dt.date) -> pl.DataFrame:
     """The mart's definition computed by polars straight from silver, unrounded."""
-    in_window = pl.col(lin.BUSINESS_DATE).is_between(low, high, closed="left")
+    in_window = lin.in_business_dates(low, high)
     orders = (
         lake.scan(SILVER["orders"])
         .filter(in_window)
@@ -84,8 +88,9 @@ def revenue_check(partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefiniti
     def _check(
         context: dg.AssetCheckExecutionContext, lake: Lake, warehouse: Warehouse
     ) -> dg.AssetCheckResult:
-        window = context.op_execution_context.partition_time_window
-        low, high = window.start.date(), window.end.date()
+        window = partition_dates(context)
+        assert window is not None, "the revenue check runs on daily partitions"
+        low, high = window
         with warehouse.connect(read_only=True) as connection:
             gold = connection.execute(
                 "select order_date, nation, order_count, revenue from gold.daily_revenue_by_nation"

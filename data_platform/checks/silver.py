@@ -7,13 +7,12 @@ and `quarantine_rate` compares the share of rejected rows with the entity's thre
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
 import polars as pl
 
 from data_platform.catalog.keys import lake_key
 from data_platform.catalog.metadata import records_table
+from data_platform.catalog.partitions import DateWindow
 from data_platform.checks.offenders import EXAMPLES, offenders
 from data_platform.contracts import Entity
 from data_platform.contracts import lineage as lin
@@ -64,13 +63,13 @@ def primary_key_unique(
     entity: Entity,
     key: dg.AssetKey,
     table: pl.LazyFrame,
-    window: tuple[dt.date, dt.date] | None,
+    window: DateWindow | None,
 ) -> dg.AssetCheckResult:
     """Keys of the run's partitions that occur more than once anywhere in the table: a bad day
     blocks its own downstream, not every other day's."""
     pk = list(entity.primary_key)
     if window is not None:
-        in_window = pl.col(lin.BUSINESS_DATE).is_between(window[0], window[1], closed="left")
+        in_window = lin.in_business_dates(*window)
         table = table.join(table.filter(in_window).select(pk), on=pk, how="semi")
     duplicates = (
         table.group_by(pk)

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
+from data_platform.catalog.keys import lake_key
+from data_platform.catalog.partitions import DateWindow, partition_dates
 from data_platform.checks.offenders import offenders
+from data_platform.contracts import entity_named
 from data_platform.contracts import lineage as lin
 from data_platform.resources.lake import Lake
 
@@ -36,20 +39,17 @@ REFERENCES = (
 )
 
 
-def _window(context: dg.AssetCheckExecutionContext) -> tuple[dt.date, dt.date]:
-    window = context.op_execution_context.partition_time_window
-    return window.start.date(), window.end.date()
-
-
-def _in(window: tuple[dt.date, dt.date]) -> pl.Expr:
-    return pl.col(lin.BUSINESS_DATE).is_between(window[0], window[1], closed="left")
+def _window(context: dg.AssetCheckExecutionContext) -> DateWindow:
+    window = partition_dates(context)
+    assert window is not None, "a relation check runs on daily partitions"
+    return window
 
 
 def referential_integrity_check(
     reference: Reference, partitions: dg.PartitionsDefinition
 ) -> dg.AssetChecksDefinition:
-    child_key = dg.AssetKey(["silver", reference.child])
-    parent_key = dg.AssetKey(["silver", reference.parent])
+    child_key = lake_key("silver", entity_named(reference.child))
+    parent_key = lake_key("silver", entity_named(reference.parent))
 
     @dg.asset_check(
         asset=child_key,
@@ -67,7 +67,7 @@ def referential_integrity_check(
                 severity=dg.AssetCheckSeverity.WARN,
                 description=f"{parent_key.to_user_string()} is not built yet: not checked",
             )
-        children = lake.scan(child_key).filter(_in(_window(context)))
+        children = lake.scan(child_key).filter(lin.in_business_dates(*_window(context)))
         parents = lake.scan(parent_key).select(
             [
                 pl.col(p).alias(c)
@@ -84,7 +84,7 @@ def referential_integrity_check(
 def volume_anomaly_check(
     entity: str, partitions: dg.PartitionsDefinition
 ) -> dg.AssetChecksDefinition:
-    key = dg.AssetKey(["silver", entity])
+    key = lake_key("silver", entity_named(entity))
 
     @dg.asset_check(
         asset=key,
@@ -98,7 +98,7 @@ def volume_anomaly_check(
         since = low - dt.timedelta(days=TRAILING_DAYS)
         daily = (
             lake.scan(key)
-            .filter(pl.col(lin.BUSINESS_DATE).is_between(since, high, closed="left"))
+            .filter(lin.in_business_dates(since, high))
             .group_by(lin.BUSINESS_DATE)
             .agg(rows=pl.len())
             .collect()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from data_platform.contracts.model import Entity
@@ -20,6 +22,13 @@ REASON = "_reason"
 DETAIL = "_detail"
 
 CHANGE_COLUMNS = (OP, CHANGED_AT)
+
+
+def in_business_dates(low: dt.date, high: dt.date) -> pl.Expr:
+    """Rows whose business date is in [low, high): a run's window of daily partitions."""
+    return pl.col(BUSINESS_DATE).is_between(low, high, closed="left")
+
+
 OPS = ("I", "U", "D")
 
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")

@@ -30,6 +30,7 @@ import psycopg2
 from pydantic import Field
 
 from data_platform import settings
+from data_platform.catalog.partitions import DateWindow
 from data_platform.resources.duckdb_extensions import connect as connect_duckdb
 from data_platform.resources.duckdb_extensions import extension_directory
 from data_platform.resources.object_store import duckdb_s3_secret, is_s3_url
@@ -90,7 +91,7 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
     def dbt_target(self) -> str:
         return DUCKLAKE_TARGET if self.is_ducklake else DUCKDB_TARGET
 
-    def dbt_environment(self, window: dg.TimeWindow | None = None) -> dict[str, str]:
+    def dbt_environment(self, window: DateWindow | None = None) -> dict[str, str]:
         """What every dbt invocation is given (`dbt_project/profiles.yml`, the silver sources and
         the macros read it): the locations (local ones made absolute), where business dates start
         (`macros/tpch_calendar.sql`), and the partition window if any."""
@@ -101,8 +102,8 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
             settings.GOLD_DATA_PATH: self.data_path,
             settings.PARTITIONS_START: settings.value(settings.PARTITIONS_START),
             EXTENSIONS_VARIABLE: extension_directory(),
-            WINDOW_START_VARIABLE: window.start.date().isoformat() if window else "",
-            WINDOW_END_VARIABLE: window.end.date().isoformat() if window else "",
+            WINDOW_START_VARIABLE: window[0].isoformat() if window else "",
+            WINDOW_END_VARIABLE: window[1].isoformat() if window else "",
         }
         if self._reads_s3():
             environment.update(duckdb_s3_secret())
