@@ -19,6 +19,9 @@ from data_platform.simulate.__main__ import main as simulate
 from tests.platform_server import REPO, DagsterDev, until
 
 DOCS = REPO / "docs"
+# Set (to anything but 0) by `make screenshots`: only then are the screenshots in docs/ rewritten.
+SCREENSHOTS_VARIABLE = "PLATFORM_SCREENSHOTS"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Debian's package (CI installs it); Playwright cannot download its own browsers here.
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -102,6 +105,15 @@ def page(browser: Browser, dagster: DagsterDev) -> Iterator[Page]:
 
 
 def screenshot(page: Page, name: str) -> None:
-    """Save a screenshot for the README under docs/."""
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / name))
+    """Take a screenshot of the page; write it to docs/<name> only when asked.
+
+    The walkthrough's screenshots (docs/walkthrough.md) are tracked files, so `make test` must not
+    rewrite them: it renders each screenshot in memory and checks it is a PNG. `make screenshots`
+    sets `PLATFORM_SCREENSHOTS=1`, which writes them under docs/.
+    """
+    image = page.screenshot()
+    assert image.startswith(PNG_SIGNATURE), f"{name}: not a PNG"
+    assert len(image) > len(PNG_SIGNATURE), f"{name}: an empty image"
+    if os.environ.get(SCREENSHOTS_VARIABLE, "") not in ("", "0"):
+        DOCS.mkdir(exist_ok=True)
+        (DOCS / name).write_bytes(image)
