@@ -10,7 +10,7 @@ export PLATFORM_LAKE_DIR ?= data/lake
 export PLATFORM_WAREHOUSE_PATH ?= data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install run run-prod test test-fast demo-data dbt-parse dagster-home bench lock clean
+.PHONY: help install run run-prod test test-fast lint-sql screenshots demo-data dbt-parse dagster-home bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -26,9 +26,16 @@ $(BIN)/dagster: requirements.lock pyproject.toml
 
 install: $(BIN)/dagster  ## create .venv with the pinned dependencies
 
-demo-data: install  ## generate TPC-H demo landing files (SF=$(SF)) unless some are there
+# The demo's calendar: TPC-H lands shifted so its newest order is yesterday, and the daily
+# partitions start at its first order date (PLATFORM_PARTITIONS_START, written here by the
+# simulator when it lands the data, read by `make run`).
+DEMO_ENV := data/demo.env
+
+demo-data: install  ## land TPC-H (SF=$(SF)) as daily drops ending yesterday, unless some are there
 	@if [ -z "$$(ls -A $(PLATFORM_LANDING_DIR) 2>/dev/null)" ]; then \
-		$(BIN)/python -m data_platform.simulate --sf $(SF) --out $(PLATFORM_LANDING_DIR); \
+		mkdir -p $(dir $(DEMO_ENV)) && \
+		$(BIN)/python -m data_platform.simulate --sf $(SF) --out $(PLATFORM_LANDING_DIR) \
+			--newest-order yesterday --env-file $(DEMO_ENV); \
 	else echo "landing zone $(PLATFORM_LANDING_DIR) already has data"; fi
 
 dbt-parse: install  ## write dbt_project/target/manifest.json, which the code location loads
@@ -39,20 +46,34 @@ dagster-home:
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp config/local/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 run: demo-data dbt-parse dagster-home  ## run the platform locally: Dagster UI and daemon on http://127.0.0.1:3000
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	set -a && if [ -f $(DEMO_ENV) ]; then . ./$(DEMO_ENV); fi && set +a && \
+		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 run-prod: install dbt-parse  ## run the production profile on this machine's PostgreSQL and RabbitMQ (S3: moto)
 	$(BIN)/python -m deploy.production_stack --root data/production --sf $(SF)
 
-test: install dbt-parse  ## run the whole test suite (lint, types, fast and slow tests)
+test: install dbt-parse dagster-home  ## run the whole test suite (lint, types, fast and slow tests)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	# the code location loads, as `dg dev` and `make run` load it ([tool.dg] in pyproject.toml)
+	$(BIN)/dg check defs
+	$(MAKE) --no-print-directory lint-sql
 	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/e2e --ignore=tests/production
 	# the platform with its daemon, alone on the machine: its tests record how long it takes
 	$(BIN)/pytest tests/e2e
 	# the production profile: PostgreSQL, RabbitMQ, an S3 server, Celery workers, one at a time
 	$(BIN)/pytest tests/production
+
+lint-sql: install  ## lint the dbt project's SQL (sqlfluff with the dbt templater: .sqlfluff)
+	# dbt's templater opens a connection to the target: an in-memory DuckDB, not the warehouse,
+	# with the extensions of the duckdb-ext-* wheels
+	PLATFORM_WAREHOUSE_PATH=:memory: \
+	DUCKDB_EXTENSION_DIRECTORY="$$($(BIN)/python -c 'from data_platform.resources.duckdb_extensions import extension_directory; print(extension_directory())')" \
+		$(BIN)/sqlfluff lint dbt_project
+
+screenshots: install dbt-parse  ## refresh the walkthrough's screenshots in docs/ from a real browser
+	PLATFORM_SCREENSHOTS=1 $(BIN)/pytest tests/browser
 
 test-fast: install dbt-parse  ## run the fast tests only
 	$(BIN)/pytest -n 2 --dist loadfile -m "not slow"

@@ -18,7 +18,8 @@ PACKAGE = Path(data_platform.__file__).parent
 LAYERS: list[set[str]] = [
     {"settings", "compat"},
     {"contracts"},
-    {"catalog", "landing", "transforms", "alerts", "automation"},
+    {"catalog"},
+    {"landing", "transforms", "alerts", "automation"},
     {"resources"},
     {"checks", "jobs", "sensors", "profiles", "simulate"},
     {"assets"},

@@ -22,6 +22,7 @@ import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
 from data_platform.alerts.alert import Alert, first_line
+from data_platform.catalog.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from data_platform.compat import (
     AssetCheckExecutionRecordStatus,
     FreshnessState,
@@ -98,9 +99,9 @@ def _run_alert(instance: dg.DagsterInstance, entry: dg.EventLogEntry) -> Alert:
     if run and run.asset_selection:
         names = sorted(key.to_user_string() for key in run.asset_selection)
         subject = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
-    if run and (start := run.tags.get("dagster/asset_partition_range_start")):
-        subject += f" [{start}…{run.tags.get('dagster/asset_partition_range_end')}]"
-    elif run and (partition := run.tags.get("dagster/partition")):
+    if run and (start := run.tags.get(RANGE_START_TAG)):
+        subject += f" [{start}…{run.tags.get(RANGE_END_TAG)}]"
+    elif run and (partition := run.tags.get(PARTITION_TAG)):
         subject += f" [{partition}]"
     return Alert(
         id=f"run:{entry.run_id}",

@@ -14,6 +14,11 @@ def daily_partitions(
     return dg.DailyPartitionsDefinition(start_date=start_date, end_offset=1)
 
 
+# the run tags Dagster reads a run's partitions from: one partition, or a range of them
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
 # business dates [start, end): a run's partitions, as the lake's `_business_date` filters them
 DateWindow = tuple[dt.date, dt.date]
 

@@ -19,13 +19,12 @@ import zlib
 import dagster as dg
 
 from data_platform.catalog.keys import lake_key
+from data_platform.catalog.partitions import RANGE_END_TAG, RANGE_START_TAG
 from data_platform.contracts import ENTITIES
 from data_platform.landing.layout import LandedFile
 from data_platform.resources.landing_zone import LandingZone
 
 GAP_DAYS = 7
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 
 def token(landed: LandedFile) -> str:
@@ -81,7 +80,7 @@ def plan(
             dg.RunRequest(
                 run_key=_run_key(files),
                 asset_selection=[lake_key("bronze", entities[name]) for name in names],
-                tags={RANGE_START: low.isoformat(), RANGE_END: high.isoformat()},
+                tags={RANGE_START_TAG: low.isoformat(), RANGE_END_TAG: high.isoformat()},
             )
         )
     dimensions = [f for f in new if not entities[f.entity].partitioned]

@@ -25,9 +25,10 @@ import duckdb
 import pytest
 
 from data_platform.alerts.outbox import KEY as OUTBOX_KEY
+from data_platform.catalog.partitions import RANGE_END_TAG as RANGE_END
+from data_platform.catalog.partitions import RANGE_START_TAG as RANGE_START
 from data_platform.contracts import ENTITIES
 from data_platform.definitions import build_definitions
-from data_platform.sensors.landing_sensor import RANGE_END, RANGE_START
 from data_platform.simulate.__main__ import main as simulate
 from data_platform.simulate.oracle import expected, mismatches
 from tests.conftest import gold_keys, tbl_line, tbl_order

@@ -11,11 +11,10 @@ import polars as pl
 import pytest
 from dagster_deltalake import LocalConfig
 
+from data_platform.catalog.partitions import RANGE_END_TAG, RANGE_START_TAG
 from data_platform.resources.lake_io_manager import LakeIOManager
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-03-01")
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 COLUMN_TYPES = {
     "date": lambda day: day,
@@ -69,7 +68,7 @@ def run(
 ) -> None:
     tags = {"version": version}
     if span:
-        tags |= {RANGE_START: span[0], RANGE_END: span[1]}
+        tags |= {RANGE_START_TAG: span[0], RANGE_END_TAG: span[1]}
     io_manager = LakeIOManager(root_uri=str(lake), storage_options=LocalConfig())
     result = dg.materialize(
         assets,

@@ -8,10 +8,12 @@ import dagster as dg
 import pytest
 
 from data_platform import settings
+from data_platform.catalog.partitions import RANGE_END_TAG as RANGE_END
+from data_platform.catalog.partitions import RANGE_START_TAG as RANGE_START
 from data_platform.catalog.partitions import daily_partitions
 from data_platform.profiles import common
 from data_platform.resources.landing_zone import LandingZone
-from data_platform.sensors.landing_sensor import RANGE_END, RANGE_START, build_landing_sensor
+from data_platform.sensors.landing_sensor import build_landing_sensor
 from data_platform.simulate.landing_writer import LandingWriter
 from tests.conftest import Bucket, Landing, tbl_frame, tbl_line, tbl_orders
 

@@ -66,4 +66,4 @@ final as (
 )
 
 select * from final
-order by revenue desc, n_name
+order by revenue desc, n_name asc
