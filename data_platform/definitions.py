@@ -26,7 +26,6 @@ def build_definitions() -> dg.Definitions:
         *(silver_assets(entity, partitions) for entity in ENTITIES),
         *gold_assets(partitions),
     ]
-    daily = [entity.name for entity in ENTITIES if entity.partitioned]
     automation = dg.AutomationConditionSensorDefinition(
         "automation_sensor",
         target=dg.AssetSelection.all(),
@@ -39,7 +38,7 @@ def build_definitions() -> dg.Definitions:
     landing = build_landing_sensor(partitions, int(settings.value(settings.SENSOR_INTERVAL)))
     return dg.Definitions(
         assets=assets,
-        asset_checks=[*relation_checks(partitions, daily), revenue_check(partitions)],
+        asset_checks=[*relation_checks(partitions), revenue_check(partitions)],
         executor=profiles.executor(),
         jobs=[lake_maintenance_job],
         schedules=[lake_maintenance_schedule],

@@ -5,7 +5,6 @@ say how many such rows there are, so an operator can tell a late order from a br
 """
 
 import datetime as dt
-from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
@@ -13,8 +12,9 @@ import polars as pl
 from data_platform.catalog.keys import lake_key
 from data_platform.catalog.partitions import DateWindow, partition_dates
 from data_platform.checks.offenders import offenders
-from data_platform.contracts import entity_named
+from data_platform.contracts import ENTITIES, Entity, entity_named
 from data_platform.contracts import lineage as lin
+from data_platform.contracts.model import Reference
 from data_platform.resources.lake import Lake
 
 TRAILING_DAYS = 28
@@ -25,20 +25,6 @@ TRAILING_DAYS = 28
 LOW, HIGH, MIN_HISTORY, MIN_MEDIAN_ROWS = 0.25, 4.0, 7, 100
 
 
-@dataclass(frozen=True)
-class Reference:
-    child: str
-    columns: tuple[str, ...]
-    parent: str
-    parent_columns: tuple[str, ...]
-
-
-REFERENCES = (
-    Reference("lineitem", ("l_orderkey",), "orders", ("o_orderkey",)),
-    Reference("orders", ("o_custkey",), "customer", ("c_custkey",)),
-)
-
-
 def _window(context: dg.AssetCheckExecutionContext) -> DateWindow:
     window = partition_dates(context)
     assert window is not None, "a relation check runs on daily partitions"
@@ -46,15 +32,15 @@ def _window(context: dg.AssetCheckExecutionContext) -> DateWindow:
 
 
 def referential_integrity_check(
-    reference: Reference, partitions: dg.PartitionsDefinition
+    child: Entity, reference: Reference, partitions: dg.PartitionsDefinition
 ) -> dg.AssetChecksDefinition:
-    child_key = lake_key("silver", entity_named(reference.child))
+    child_key = lake_key("silver", child)
     parent_key = lake_key("silver", entity_named(reference.parent))
 
     @dg.asset_check(
         asset=child_key,
         name=f"{reference.parent}_exists",
-        description=f"Every {reference.child} of the partition refers to a known "
+        description=f"Every {child.name} of the partition refers to a known "
         f"{reference.parent} ({', '.join(reference.columns)}); warns otherwise.",
         additional_deps=[parent_key],
         partitions_def=partitions,
@@ -135,10 +121,14 @@ def anomalous_days(daily: pl.DataFrame, low: dt.date, high: dt.date) -> pl.DataF
     )
 
 
-def relation_checks(
-    partitions: dg.PartitionsDefinition, daily_entities: list[str]
-) -> list[dg.AssetChecksDefinition]:
+def relation_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+    """The contract's relations of each daily entity, and its volume per day."""
+    daily = [entity for entity in ENTITIES if entity.partitioned]
     return [
-        *(referential_integrity_check(reference, partitions) for reference in REFERENCES),
-        *(volume_anomaly_check(entity, partitions) for entity in daily_entities),
+        *(
+            referential_integrity_check(entity, reference, partitions)
+            for entity in daily
+            for reference in entity.references
+        ),
+        *(volume_anomaly_check(entity.name, partitions) for entity in daily),
     ]

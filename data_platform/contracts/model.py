@@ -66,6 +66,19 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A relation: `columns` of a row refer to `parent_columns` of an entity named `parent`.
+
+    Silver keeps a row whose parent has not landed (it may land later) and its relation check
+    counts such rows, per business date, as orphans.
+    """
+
+    columns: tuple[str, ...]
+    parent: str
+    parent_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Entity:
     """A landed source table: its columns in TPC-H order, its primary key and its partitioning.
 
@@ -79,6 +92,7 @@ class Entity:
     primary_key: tuple[str, ...]
     partitioned: bool = False
     rules: tuple[Rule, ...] = ()
+    references: tuple[Reference, ...] = ()
     # Share of landed rows in quarantine above which the quarantine-rate check warns, then fails.
     quarantine_warn_rate: float = 0.001
     quarantine_error_rate: float = 0.01
@@ -87,6 +101,10 @@ class Entity:
         missing = set(self.primary_key) - set(self.column_names)
         if missing:
             raise ValueError(f"{self.name}: primary key columns {sorted(missing)} are not columns")
+        for reference in self.references:
+            unknown = set(reference.columns) - set(self.column_names)
+            if unknown or len(reference.columns) != len(reference.parent_columns):
+                raise ValueError(f"{self.name}: bad reference to {reference.parent}")
 
     @property
     def column_names(self) -> list[str]:

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import polars as pl
 
-from data_platform.contracts.model import Column, ColumnKind, Entity, Rule
+from data_platform.contracts.lineage import BUSINESS_DATE
+from data_platform.contracts.model import Column, ColumnKind, Entity, Reference, Rule
 
 ID = ColumnKind.IDENTIFIER
 INT = ColumnKind.INTEGER
@@ -15,7 +16,7 @@ DATE = ColumnKind.DATE
 TEXT = ColumnKind.TEXT
 
 
-ORDER_DATE = pl.col("_business_date")  # the landing folder of orders and lineitem
+ORDER_DATE = pl.col(BUSINESS_DATE)  # the landing folder of orders and lineitem
 
 
 def _days(column: str, low: int, high: int, since: pl.Expr = ORDER_DATE) -> pl.Expr:
@@ -169,6 +170,7 @@ ORDERS = Entity(
     ),
     primary_key=("o_orderkey",),
     partitioned=True,
+    references=(Reference(("o_custkey",), "customer", ("c_custkey",)),),
     rules=(
         Rule(
             "o_orderdate_is_landing_date",
@@ -214,6 +216,7 @@ LINEITEM = Entity(
     ),
     primary_key=("l_orderkey", "l_linenumber"),
     partitioned=True,
+    references=(Reference(("l_orderkey",), "orders", ("o_orderkey",)),),
     rules=(
         Rule("l_quantity_positive", "l_quantity is above 0", pl.col("l_quantity") > 0),
         Rule(
