@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from data_platform import settings
 from data_platform.resources.dbt import GoldDbt
 from data_platform.resources.lake import Lake
 from data_platform.resources.lake_io_manager import LakeIOManager
 from data_platform.resources.landing_zone import LandingZone
-from data_platform.resources.object_store import s3_settings, storage_config
+from data_platform.resources.object_store import storage_config
 from data_platform.resources.slack import SlackAlerts
 from data_platform.resources.warehouse import Warehouse
 
 
+def _lake_location() -> dict[str, Any]:
+    """Where the lake is and how to reach it: one configuration, for the IO manager that writes
+    its tables and for the `Lake` that checks and upkeep read them with."""
+    return {
+        "root_uri": settings.setting(settings.LAKE_DIR),
+        "storage_options": storage_config(settings.value(settings.LAKE_DIR)),
+    }
+
+
 def lake_io_manager() -> LakeIOManager:
-    lake_dir = settings.value(settings.LAKE_DIR)
-    return LakeIOManager(
-        root_uri=settings.setting(settings.LAKE_DIR), storage_options=storage_config(lake_dir)
-    )
+    return LakeIOManager(**_lake_location())
 
 
 def lake() -> Lake:
-    """The same lake for maintenance and checks, with the storage options delta-rs takes."""
-    options = s3_settings() if settings.is_s3(settings.LAKE_DIR) else {}
-    return Lake(root_uri=settings.setting(settings.LAKE_DIR), storage_options=options)
+    return Lake(**_lake_location())
 
 
 def landing_zone() -> LandingZone:

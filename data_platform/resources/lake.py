@@ -6,30 +6,43 @@ from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
+from dagster_deltalake import LocalConfig, S3Config
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 from pydantic import Field
 
 
 class Lake(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The root the lake IO manager writes under, and its storage options."""
+    """The root the lake IO manager writes under, and its storage options: the same settings,
+    in the same shape, as the IO manager's (`data_platform/profiles/common.py` builds both)."""
 
     root_uri: str = Field(description="Root of the Delta lake (a path or s3:// URL).")
-    storage_options: dict[str, str] = Field(default_factory=dict)
+    storage_options: S3Config | LocalConfig = Field(
+        default_factory=LocalConfig,
+        discriminator="provider",
+        description="How to reach the lake's storage (dagster-deltalake's storage config).",
+    )
+
+    @property
+    def delta_options(self) -> dict[str, str]:
+        """The storage options as delta-rs takes them."""
+        options = self.storage_options.str_dict()
+        options.pop("provider", None)
+        return options
 
     def table_uri(self, key: dg.AssetKey) -> str:
         return "/".join([self.root_uri.rstrip("/"), *key.path])
 
     def scan(self, key: dg.AssetKey) -> pl.LazyFrame:
-        return pl.scan_delta(self.table_uri(key), storage_options=self.storage_options or None)
+        return pl.scan_delta(self.table_uri(key), storage_options=self.delta_options or None)
 
     def exists(self, key: dg.AssetKey) -> bool:
-        return DeltaTable.is_deltatable(self.table_uri(key), storage_options=self.storage_options)
+        return DeltaTable.is_deltatable(self.table_uri(key), storage_options=self.delta_options)
 
     def tables(self, keys: list[dg.AssetKey]) -> Iterator[tuple[dg.AssetKey, DeltaTable]]:
         """The Delta tables of `keys` that exist (a never-materialized asset has none)."""
         for key in keys:
             try:
-                yield key, DeltaTable(self.table_uri(key), storage_options=self.storage_options)
+                yield key, DeltaTable(self.table_uri(key), storage_options=self.delta_options)
             except TableNotFoundError:
                 continue

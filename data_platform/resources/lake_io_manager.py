@@ -28,6 +28,7 @@ from dagster_deltalake_polars import DeltaLakePolarsIOManager
 from dagster_deltalake_polars.deltalake_polars_type_handler import DeltaLakePolarsTypeHandler
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from pydantic import model_validator
 
 # the handler interface and its types: private, no public alias
 from data_platform.compat import DbTypeHandler, TableConnection, TableSlice
@@ -237,8 +238,35 @@ def _write_with_retries(
     return table.version()
 
 
+# Fields of dagster-deltalake's IO manager that the window handler decides itself (it overwrites
+# exactly the run's window, streams the frame, sets the layout): a value other than the default is
+# refused, not ignored.
+DECIDED_BY_THE_HANDLER = (
+    "mode",
+    "overwrite_schema",
+    "writer_engine",
+    "table_config",
+    "custom_metadata",
+    "writer_properties",
+)
+
+
 class LakeIOManager(DeltaLakePolarsIOManager):
-    """Stores polars frames as Delta tables at `<root_uri>/<layer>/<entity>`."""
+    """Stores polars frames as Delta tables at `<root_uri>/<layer>/<entity>`.
+
+    It takes the library's `root_uri`, `storage_options`, `client_options` and `schema`; the write
+    options of `DECIDED_BY_THE_HANDLER` are refused when set.
+    """
+
+    @model_validator(mode="after")
+    def _refuse_what_the_handler_decides(self) -> LakeIOManager:
+        fields = type(self).model_fields
+        refused = [f for f in DECIDED_BY_THE_HANDLER if getattr(self, f) != fields[f].default]
+        if refused:
+            raise ValueError(
+                f"LakeIOManager writes each run's window itself and does not take {refused}"
+            )
+        return self
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler[Any]]:

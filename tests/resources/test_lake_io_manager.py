@@ -156,3 +156,14 @@ def test_rows_outside_the_partition_are_refused(tmp_path: Path) -> None:
     assert failure is not None
     assert "1 rows fall outside the partition window" in str(failure.cause)
     assert not (tmp_path / "public" / "stray").exists()
+
+
+@pytest.mark.parametrize(
+    "option",
+    [{"mode": "append"}, {"writer_properties": {"compression": "ZSTD"}}, {"table_config": {}}],
+)
+def test_a_write_option_the_window_handler_decides_is_refused_not_ignored(
+    option: dict[str, object], tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="does not take"):
+        LakeIOManager(root_uri=str(tmp_path), storage_options=LocalConfig(), **option)
