@@ -175,6 +175,7 @@ def materialize_layers(
     partition: str | None = None,
     *,
     partition_range: tuple[str, str] | None = None,
+    run_config: dict[str, Any] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize bronze, silver and quarantine of one entity (one partition or a range)."""
     selected = layer_assets(assets, entity)
@@ -184,7 +185,9 @@ def materialize_layers(
             "dagster/asset_partition_range_start": partition_range[0],
             "dagster/asset_partition_range_end": partition_range[1],
         }
-    result = dg.materialize(selected, resources=resources, partition_key=partition, tags=tags)
+    result = dg.materialize(
+        selected, resources=resources, partition_key=partition, tags=tags, run_config=run_config
+    )
     assert result.success
     return result
 

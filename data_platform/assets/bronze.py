@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from data_platform.assets.chunks import Spill, scratch, windows
 from data_platform.catalog.keys import lake_key
@@ -22,10 +23,17 @@ from data_platform.landing.formats import Decoded, decode, read_landed_files
 from data_platform.landing.layout import LandedFile, MisfitFile
 from data_platform.resources.landing_zone import LandingZone
 
-READ_THREADS = 8
 METADATA_ROWS = 50
-# landed bytes read and parsed at once: bounds a range run's memory
-SLICE_BYTES = 64 * 2**20
+
+
+class BronzeConfig(dg.Config):
+    """Run config of a bronze step (the Launchpad shows it; the defaults suit SF 1 on 2 cores)."""
+
+    slice_bytes: int = Field(
+        default=64 * 2**20,
+        gt=0,
+        description="Landed bytes read and parsed at once: bounds a range run's memory.",
+    )
 
 
 def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -45,7 +53,7 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
         check_specs=bronze_checks.specs(key),
     )
     def _bronze(
-        context: dg.AssetExecutionContext, landing_zone: LandingZone
+        context: dg.AssetExecutionContext, config: BronzeConfig, landing_zone: LandingZone
     ) -> Iterator[dg.Output[pl.LazyFrame] | dg.AssetCheckResult]:
         scan = landing_zone.scan([e.name for e in ENTITIES], under=entity.name)
         for misfit in scan.misfits:
@@ -57,7 +65,7 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
             landed: dict[dt.date, int] = {}
             for found in scan.files:
                 landed[found.business_date] = landed.get(found.business_date, 0) + found.size
-            for low, high in windows(context, landed, SLICE_BYTES):
+            for low, high in windows(context, landed, config.slice_bytes):
                 files = [f for f in scan.files if low <= f.business_date < high]
                 frame = read_files(entity, landing_zone, files).with_columns(ingested_at)
                 counts.append(bronze_checks.per_file_counts(frame, files))
@@ -89,7 +97,7 @@ def read_files(entity: Entity, landing_zone: LandingZone, files: list[LandedFile
     def fetch(landed: LandedFile) -> Decoded:
         return decode(landed, landing_zone.read_bytes(landed))
 
-    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+    with ThreadPoolExecutor(max_workers=landing_zone.read_threads) as pool:
         decoded = list(pool.map(fetch, files))
     return read_landed_files(entity, decoded)
 

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from data_platform.assets.chunks import Spill, scratch, windows
 from data_platform.catalog.keys import lake_key
@@ -23,8 +24,16 @@ from data_platform.transforms.silver import balanced as result_balanced
 from data_platform.transforms.silver import refine
 
 METADATA_ROWS = 20
-# bronze rows refined at once: bounds a range run's memory
-SLICE_ROWS = 500_000
+
+
+class SilverConfig(dg.Config):
+    """Run config of a silver step (the Launchpad shows it; the default suits SF 1 on 2 cores)."""
+
+    slice_rows: int = Field(
+        default=500_000,
+        gt=0,
+        description="Bronze rows refined at once: bounds a range run's memory.",
+    )
 
 
 def _sums(totals: pl.DataFrame) -> dict[str, int]:
@@ -76,7 +85,7 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
     )
     def _silver(
-        context: dg.AssetExecutionContext, bronze: pl.LazyFrame, lake: Lake
+        context: dg.AssetExecutionContext, config: SilverConfig, bronze: pl.LazyFrame, lake: Lake
     ) -> Iterator[dg.Output[pl.LazyFrame] | dg.AssetCheckResult]:
         outcomes, per_file, reasons, examples, failed = [], [], [], [], []
         with scratch() as directory:
@@ -84,7 +93,7 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
             quarantine = Spill(directory, "quarantine", lin.quarantine_schema(entity))
             per_day = bronze.group_by(lin.BUSINESS_DATE).len().collect()
             weights = dict(zip(per_day[lin.BUSINESS_DATE], per_day["len"], strict=True))
-            for low, high in windows(context, weights, SLICE_ROWS):
+            for low, high in windows(context, weights, config.slice_rows):
                 chunk = bronze.filter(lin.in_business_dates(low, high))
                 result = refine(entity, chunk.collect())
                 silver.add(result.silver)

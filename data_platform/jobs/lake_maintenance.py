@@ -5,23 +5,35 @@ then removes files no longer referenced and older than the retention (time trave
 """
 
 import dagster as dg
+from pydantic import Field
 
 from data_platform.catalog.keys import lake_keys
 from data_platform.contracts import ENTITIES
 from data_platform.resources.lake import Lake
 
-# Compacted files aim for this size; a month of SF 1 lineitem is well below it.
-TARGET_FILE_BYTES = 256 * 1024 * 1024
-RETENTION_HOURS = 7 * 24
+
+class MaintenanceConfig(dg.Config):
+    target_file_bytes: int = Field(
+        default=256 * 2**20,
+        gt=0,
+        description="Size compacted files aim for (a month of SF 1 lineitem is well below it).",
+    )
+    retention_hours: int = Field(
+        default=7 * 24,
+        ge=0,
+        description="How long files no longer referenced are kept (time travel's reach).",
+    )
 
 
 @dg.op(description="Compact every lake table's small files and vacuum unreferenced ones.")
-def compact_lake_tables(context: dg.OpExecutionContext, lake: Lake) -> dg.Output[int]:
+def compact_lake_tables(
+    context: dg.OpExecutionContext, config: MaintenanceConfig, lake: Lake
+) -> dg.Output[int]:
     keys = [key for entity in ENTITIES for key in lake_keys(entity)]
     records = []
     for key, table in lake.tables(keys):
-        compacted = table.optimize.compact(target_size=TARGET_FILE_BYTES)
-        vacuumed = table.vacuum(retention_hours=RETENTION_HOURS, dry_run=False)
+        compacted = table.optimize.compact(target_size=config.target_file_bytes)
+        vacuumed = table.vacuum(retention_hours=config.retention_hours, dry_run=False)
         records.append(
             dg.TableRecord(
                 {

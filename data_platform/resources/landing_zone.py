@@ -34,6 +34,9 @@ class LandingZone(dg.ConfigurableResource):  # type: ignore[type-arg]
         discriminator="provider",
         description="For an s3:// URL: endpoint, credentials, region (unset: botocore's defaults).",
     )
+    read_threads: int = Field(
+        default=8, gt=0, description="Files fetched at once (object stores answer in parallel)."
+    )
     _filesystem: tuple[fsspec.AbstractFileSystem, str] | None = PrivateAttr(default=None)
 
     def _fs(self) -> tuple[fsspec.AbstractFileSystem, str]:

@@ -333,14 +333,16 @@ def test_a_range_worked_on_in_many_slices_gives_what_one_slice_gives(
     for name, budget in (("one", None), ("many", 1)):
         root = tmp_path / name
         land(root)
-        if budget:
-            monkeypatch.setattr("data_platform.assets.bronze.SLICE_BYTES", budget)
-            monkeypatch.setattr("data_platform.assets.silver.SLICE_ROWS", budget)
+        budgets = {
+            "bronze__orders": {"config": {"slice_bytes": budget}},
+            "silver_orders": {"config": {"slice_rows": budget}},
+        }
         materialize_layers(
             platform_assets,
             platform_resources(root),
             "orders",
             partition_range=("1995-01-01", "1995-01-06"),
+            run_config={"ops": budgets} if budget else None,
         )
         lake = root / "lake"
         tables.append(
