@@ -20,7 +20,7 @@ from data_platform.sensors.landing_sensor import build_landing_sensor
 
 def build_definitions() -> dg.Definitions:
     profiles.declare_process_settings()
-    partitions = daily_partitions(settings.value(settings.PARTITIONS_START))
+    partitions = daily_partitions(settings.read(settings.PARTITIONS_START))
     assets = [
         *(bronze_asset(entity, partitions) for entity in ENTITIES),
         *(silver_assets(entity, partitions) for entity in ENTITIES),
@@ -30,12 +30,12 @@ def build_definitions() -> dg.Definitions:
         "automation_sensor",
         target=dg.AssetSelection.all(),
         description="Requests silver and gold as their upstream partitions change.",
-        minimum_interval_seconds=int(settings.value(settings.AUTOMATION_INTERVAL)),
+        minimum_interval_seconds=int(settings.read(settings.AUTOMATION_INTERVAL)),
         default_status=dg.DefaultSensorStatus.RUNNING,
         # many partitions on one tick become one backfill (single-run), not a run per partition
         emit_backfills=True,
     )
-    landing = build_landing_sensor(partitions, int(settings.value(settings.SENSOR_INTERVAL)))
+    landing = build_landing_sensor(partitions, int(settings.read(settings.SENSOR_INTERVAL)))
     return dg.Definitions(
         assets=assets,
         asset_checks=[*relation_checks(partitions), revenue_check(partitions)],
@@ -45,7 +45,7 @@ def build_definitions() -> dg.Definitions:
         sensors=[
             landing,
             automation,
-            build_alert_sensor(int(settings.value(settings.ALERT_INTERVAL))),
+            build_alert_sensor(int(settings.read(settings.ALERT_INTERVAL))),
         ],
         resources=profiles.resources(),
     ).map_asset_specs(func=policy.apply)

@@ -91,21 +91,21 @@ LOCAL_DEFAULTS = {
 }
 
 
-def value(name: str) -> str:
+def read(name: str) -> str:
     """A setting's value now (for what must be known when definitions load)."""
     return os.environ.get(name) or LOCAL_DEFAULTS[name]
 
 
-def setting(name: str) -> str | dg.EnvVar:
+def env_or_default(name: str) -> str | dg.EnvVar:
     """A setting for resource config: the environment variable if set, else the local default."""
     return dg.EnvVar(name) if os.environ.get(name) else LOCAL_DEFAULTS[name]
 
 
 def is_s3(name: str) -> bool:
-    return value(name).startswith(("s3://", "s3a://"))
+    return read(name).startswith(("s3://", "s3a://"))
 
 
-def config_value(name: str) -> str | dict[str, str]:
+def config_source(name: str) -> str | dict[str, str]:
     """A setting for Dagster config (e.g. an executor's): read from the environment variable by
     Dagster when it is set, so its value never lands in the run's config; else the default."""
     return {"env": name} if os.environ.get(name) else LOCAL_DEFAULTS[name]

@@ -59,7 +59,7 @@ def mart_metadata(
     return metadata
 
 
-def silver_schema() -> dict[str, object]:
+def silver_tables_for_sqlglot() -> dict[str, object]:
     """The silver tables' columns for sqlglot (the names are what lineage needs, not types)."""
     return {
         "silver": {e.name: dict.fromkeys(lin.silver_schema(e), "unknown") for e in ENTITIES},
@@ -68,7 +68,7 @@ def silver_schema() -> dict[str, object]:
 
 def column_lineage(compiled_sql: str) -> dg.TableColumnLineage:
     """For each column of a mart, the silver columns it is computed from."""
-    schema = silver_schema()
+    schema = silver_tables_for_sqlglot()
     sql = SILVER_SCAN.sub(r"silver.\1", compiled_sql)
     query = qualify(sqlglot.parse_one(sql, dialect="duckdb"), schema=schema, dialect="duckdb")
     if not isinstance(query, exp.Query):

@@ -30,14 +30,14 @@ def duration(text: str) -> dt.timedelta:
 
 def daily_policy() -> dg.FreshnessPolicy:
     """For assets the daily drops feed: silver orders and lineitem, every gold mart."""
-    if cron := settings.value(settings.FRESHNESS_DEADLINE_CRON):
+    if cron := settings.read(settings.FRESHNESS_DEADLINE_CRON):
         return dg.FreshnessPolicy.cron(
             deadline_cron=cron,
-            lower_bound_delta=duration(settings.value(settings.FRESHNESS_DEADLINE_WINDOW)),
-            timezone=settings.value(settings.FRESHNESS_TIMEZONE),
+            lower_bound_delta=duration(settings.read(settings.FRESHNESS_DEADLINE_WINDOW)),
+            timezone=settings.read(settings.FRESHNESS_TIMEZONE),
         )
-    fail = duration(settings.value(settings.FRESHNESS_FAIL_AFTER))
-    warn = duration(w) if (w := settings.value(settings.FRESHNESS_WARN_AFTER)) else None
+    fail = duration(settings.read(settings.FRESHNESS_FAIL_AFTER))
+    warn = duration(w) if (w := settings.read(settings.FRESHNESS_WARN_AFTER)) else None
     if warn is not None and warn >= fail:
         raise ValueError(
             f"{settings.FRESHNESS_WARN_AFTER} ({warn}) must be shorter than "
@@ -49,5 +49,5 @@ def daily_policy() -> dg.FreshnessPolicy:
 def dimensions_policy() -> dg.FreshnessPolicy:
     """For silver of the dimension extracts, which land rarely."""
     return dg.FreshnessPolicy.time_window(
-        fail_window=duration(settings.value(settings.FRESHNESS_DIMENSIONS_FAIL_AFTER))
+        fail_window=duration(settings.read(settings.FRESHNESS_DIMENSIONS_FAIL_AFTER))
     )

@@ -10,7 +10,7 @@ from data_platform.contracts import Entity
 from data_platform.contracts import lineage as lin
 
 
-def silver_schema(entity: Entity) -> pa.DataFrameSchema:
+def silver_contract(entity: Entity) -> pa.DataFrameSchema:
     """Every column typed and not null; one row per key (and date); every business rule holds."""
     columns = {
         name: pa.Column(dtype, nullable=name == lin.CHANGED_AT)
@@ -29,7 +29,7 @@ def silver_schema(entity: Entity) -> pa.DataFrameSchema:
 def failures(entity: Entity, frame: pl.DataFrame) -> pl.DataFrame:
     """pandera's failure cases for `frame` (validated collected: a LazyFrame skips data checks)."""
     try:
-        silver_schema(entity).validate(frame, lazy=True)
+        silver_contract(entity).validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as errors:
         cases: pl.DataFrame = errors.failure_cases
         return cases.select("check", "column", pl.col("failure_case").cast(pl.String))

@@ -56,7 +56,7 @@ def bronze_schema(entity: Entity) -> dict[str, pl.DataType]:
 def silver_schema(entity: Entity) -> dict[str, pl.DataType]:
     """Silver is typed per the contract and keeps the lineage of the version it chose."""
     return {
-        **entity.silver_schema,
+        **entity.column_types,
         CHANGED_AT: UTC_TIMESTAMP,
         BUSINESS_DATE: pl.Date(),
         SOURCE_FILE: pl.String(),

@@ -114,5 +114,5 @@ class Entity:
         return next(column for column in self.columns if column.name == name)
 
     @property
-    def silver_schema(self) -> dict[str, pl.DataType]:
+    def column_types(self) -> dict[str, pl.DataType]:
         return {column.name: column.kind.dtype for column in self.columns}

@@ -26,7 +26,7 @@ CONFIG_DIR = Path(__file__).parents[2] / "config"
 
 
 def active_name() -> str:
-    name = settings.value(settings.PROFILE)
+    name = settings.read(settings.PROFILE)
     if name not in PROFILES:
         raise ValueError(f"{settings.PROFILE}={name!r}: choose one of {', '.join(PROFILES)}")
     return name

@@ -20,8 +20,8 @@ def _lake_location() -> dict[str, Any]:
     """Where the lake is and how to reach it: one configuration, for the IO manager that writes
     its tables and for the `Lake` that checks and upkeep read them with."""
     return {
-        "root_uri": settings.setting(settings.LAKE_DIR),
-        "storage_options": storage_config(settings.value(settings.LAKE_DIR)),
+        "root_uri": settings.env_or_default(settings.LAKE_DIR),
+        "storage_options": storage_config(settings.read(settings.LAKE_DIR)),
     }
 
 
@@ -35,18 +35,18 @@ def lake() -> Lake:
 
 def landing_zone() -> LandingZone:
     return LandingZone(
-        url=settings.setting(settings.LANDING_DIR),
-        storage_options=storage_config(settings.value(settings.LANDING_DIR)),
+        url=settings.env_or_default(settings.LANDING_DIR),
+        storage_options=storage_config(settings.read(settings.LANDING_DIR)),
     )
 
 
 def slack() -> SlackAlerts:
     return SlackAlerts(
-        token=settings.setting(settings.SLACK_TOKEN),
-        channel=settings.setting(settings.SLACK_CHANNEL),
-        api_base_url=settings.setting(settings.SLACK_API_BASE_URL),
-        ui_url=settings.setting(settings.UI_URL),
-        alert_on_warn=settings.value(settings.ALERT_ON_WARN).lower() in ("1", "true", "yes"),
+        token=settings.env_or_default(settings.SLACK_TOKEN),
+        channel=settings.env_or_default(settings.SLACK_CHANNEL),
+        api_base_url=settings.env_or_default(settings.SLACK_API_BASE_URL),
+        ui_url=settings.env_or_default(settings.UI_URL),
+        alert_on_warn=settings.read(settings.ALERT_ON_WARN).lower() in ("1", "true", "yes"),
     )
 
 

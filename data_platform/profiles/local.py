@@ -12,10 +12,10 @@ from data_platform.resources.warehouse import Warehouse
 
 def warehouse() -> Warehouse:
     return Warehouse(
-        path=settings.setting(settings.WAREHOUSE_PATH),
-        lake_dir=settings.setting(settings.LAKE_DIR),
-        lock_timeout_seconds=float(settings.value(settings.WAREHOUSE_LOCK_TIMEOUT)),
-        busy_retries=int(settings.value(settings.WAREHOUSE_BUSY_RETRIES)),
+        path=settings.env_or_default(settings.WAREHOUSE_PATH),
+        lake_dir=settings.env_or_default(settings.LAKE_DIR),
+        lock_timeout_seconds=float(settings.read(settings.WAREHOUSE_LOCK_TIMEOUT)),
+        busy_retries=int(settings.read(settings.WAREHOUSE_BUSY_RETRIES)),
     )
 
 

@@ -33,24 +33,24 @@ def _object_store(name: str) -> None:
     if not settings.is_s3(name):
         raise ValueError(
             f"the production profile keeps every layer on object storage: set {name} to an "
-            f"s3:// URL (it is {settings.value(name)!r})"
+            f"s3:// URL (it is {settings.read(name)!r})"
         )
 
 
 def warehouse() -> Warehouse:
     return Warehouse(
-        lake_dir=settings.setting(settings.LAKE_DIR),
-        catalog=settings.setting(settings.GOLD_CATALOG),
-        data_path=settings.setting(settings.GOLD_DATA_PATH),
-        lock_timeout_seconds=float(settings.value(settings.WAREHOUSE_LOCK_TIMEOUT)),
-        busy_retries=int(settings.value(settings.WAREHOUSE_BUSY_RETRIES)),
+        lake_dir=settings.env_or_default(settings.LAKE_DIR),
+        catalog=settings.env_or_default(settings.GOLD_CATALOG),
+        data_path=settings.env_or_default(settings.GOLD_DATA_PATH),
+        lock_timeout_seconds=float(settings.read(settings.WAREHOUSE_LOCK_TIMEOUT)),
+        busy_retries=int(settings.read(settings.WAREHOUSE_BUSY_RETRIES)),
     )
 
 
 def step_io_manager() -> S3PickleIOManager:
     """What the few outputs that are not tables pass between steps on different machines, in
     the lake's bucket (the local profile keeps them under DAGSTER_HOME)."""
-    bucket = urlparse(settings.value(settings.LAKE_DIR)).netloc
+    bucket = urlparse(settings.read(settings.LAKE_DIR)).netloc
     options = s3_settings()
     return S3PickleIOManager(
         s3_resource=S3Resource(
@@ -70,8 +70,8 @@ def resources() -> dict[str, object]:
 def executor() -> dg.ExecutorDefinition:
     configured: dg.ExecutorDefinition = celery_executor.configured(
         {
-            "broker": settings.config_value(settings.CELERY_BROKER),
-            "backend": settings.config_value(settings.CELERY_BACKEND),
+            "broker": settings.config_source(settings.CELERY_BROKER),
+            "backend": settings.config_source(settings.CELERY_BACKEND),
             "config_source": CELERY_SETTINGS,
         },
         name="celery_workers",

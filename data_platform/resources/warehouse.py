@@ -100,7 +100,7 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
             settings.LAKE_DIR: _absolute(self.lake_dir),
             settings.GOLD_CATALOG: self.catalog,
             settings.GOLD_DATA_PATH: self.data_path,
-            settings.PARTITIONS_START: settings.value(settings.PARTITIONS_START),
+            settings.PARTITIONS_START: settings.read(settings.PARTITIONS_START),
             EXTENSIONS_VARIABLE: extension_directory(),
             WINDOW_START_VARIABLE: window[0].isoformat() if window else "",
             WINDOW_END_VARIABLE: window[1].isoformat() if window else "",

@@ -69,16 +69,27 @@ def refine(entity: Entity, bronze: pl.DataFrame) -> SilverResult:
     originals, redelivered = split_redelivered(entity, bronze)
     typed, quarantine = type_rows(entity, originals)
     silver, deleted = latest_versions(entity, typed)
-    counts = {
-        "landed": bronze,
-        "current": silver,
-        "superseded": typed,
-        "quarantined": quarantine,
-        "redelivered": redelivered,
-        "deleted": deleted,
-    }
-    per_file = _count_by_file(counts).with_columns(
-        superseded=pl.col("superseded") - pl.col("current")
+    counts = _count_by_file(
+        {
+            "landed": bronze,
+            "typed": typed,
+            "current": silver,
+            "quarantined": quarantine,
+            "redelivered": redelivered,
+            "deleted": deleted,
+        }
+    )
+    # a typed row is the current version of its key or superseded (by a newer one, or deleted)
+    superseded = (pl.col("typed") - pl.col("current")).alias("superseded")
+    per_file = counts.with_columns(superseded).select(
+        lin.BUSINESS_DATE,
+        lin.SOURCE_FILE,
+        "landed",
+        "current",
+        "superseded",
+        "quarantined",
+        "redelivered",
+        "deleted",
     )
     return SilverResult(silver=silver, quarantine=quarantine, per_file=per_file)
 
