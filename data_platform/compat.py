@@ -13,15 +13,15 @@ member; an upgrade that moves or changes one of these fails a tripwire test in
    declared with, and `TableConnection` what dagster-deltalake passes a handler; none has a public
    alias (`dagster_deltalake` imports `DbTypeHandler` for its own use, not as an export).
 3. Partition metadata in bulk (`add_partition_metadata_in_bulk`, used by
-   `data_platform/assets/metadata.py`): `add_asset_metadata` rebuilds an immutable record of all
-   the metadata added so far on each call, so calling it per partition is quadratic in the range:
-   6 s for the 4,800 partition outputs of a history's silver step. There is no public bulk
-   variant; this adds all of them to the step's private metadata accumulator at once.
+   `data_platform/catalog/metadata.py`): `add_asset_metadata` rebuilds an immutable record of all
+   the metadata added so far on each call, so calling it per partition is quadratic in the range
+   (each accelerator's figures: docs/measurements.md#what-the-accelerators-save). There is no
+   public bulk variant; this adds all of them to the step's private metadata accumulator at once.
 4. dbt without start-up costs (`DbtCliWithoutStartupCosts`, the base of
    `data_platform/resources/dbt.py`'s `GoldDbt`): two private members of dagster-dbt's
-   `DbtCliResource` are overridden. `_cli_version` runs `dbt --version` in a subprocess (2.7 s)
+   `DbtCliResource` are overridden. `_cli_version` runs `dbt --version` in a subprocess
    before every command; `_initialize_dbt_core_adapter` builds a dbt adapter in the run process,
-   parsing every macro (4.7 s), that gold never uses.
+   parsing every macro, that gold never uses.
 5. The local profile's event storage (`PooledSqliteEventLogStorage`, named by
    `config/local/dagster.yaml` and by no other profile): a subclass of the private
    `SqliteEventLogStorage`, overriding how connections are made and how batches are written (see
@@ -114,7 +114,7 @@ class DbtCliWithoutStartupCosts(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> Version:
-        """The stock member runs `dbt --version` in a subprocess (2.7 s) to tell dbt-core from dbt
+        """The stock member runs `dbt --version` in a subprocess to tell dbt-core from dbt
         Fusion; dbt-core is a pinned dependency here, imported by dagster-dbt, which knows its
         version."""
         if DBT_PYTHON_VERSION is None:
@@ -122,8 +122,8 @@ class DbtCliWithoutStartupCosts(DbtCliResource):
         return DBT_PYTHON_VERSION
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
-        """No adapter. The stock member builds one in the run process, parsing every macro
-        (4.7 s), for `fetch_row_counts()`/`fetch_column_metadata()`; gold reads its metadata from
+        """No adapter. The stock member builds one in the run process, parsing every macro,
+        for `fetch_row_counts()`/`fetch_column_metadata()`; gold reads its metadata from
         the warehouse itself (`data_platform/assets/gold_metadata.py`)."""
         return None
 
@@ -150,16 +150,16 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     A single-run backfill of N daily partitions records N materialization events per asset, each
     written separately. The stock `SqliteEventLogStorage` opens a new engine and connection for
-    every statement and fsyncs every commit: about 24 ms per partition on the development machine,
-    so minutes for a few years of history before any data is touched. Keeping one engine per
-    database file and committing with `synchronous=NORMAL` (safe with SQLite's write-ahead log
-    against process crashes; a power cut may lose the last events) brings it to about 4.5 ms.
+    every statement and fsyncs every commit, so a few years of history take minutes to record
+    before any data is touched. Here one engine is kept per database file and commits use
+    `synchronous=NORMAL` (safe with SQLite's write-ahead log against process crashes; a power cut
+    may lose the last events).
 
     A range run's events come in batches (`DAGSTER_EVENT_BATCH_SIZE`): the planned events when the
     run is created, the materializations when a step ends. The stock storage writes a batch event
     by event, each in transactions of its own, and serializes a check planned for N partitions N
     times; here a batch is one transaction per database, and a planned check is serialized once.
-    Recording a range of 2,406 days for two assets and two checks went from 32 s to 9 s.
+    What each change saves is measured in `docs/measurements.md#what-the-accelerators-save`.
 
     It plugs in through `dagster.yaml` (`config/local/dagster.yaml`).
     """
@@ -283,7 +283,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self, event: dg.EventLogEntry, event_id: int | None
     ) -> None:
         """One row per planned partition, as the stock storage writes them, but the event is
-        serialized once, not once per row: a check planned for a history's 2,400 days took 1 s."""
+        serialized once, not once per row."""
         planned = event.get_dagster_event().event_specific_data
         assert isinstance(planned, AssetCheckEvaluationPlanned)
         subset = planned.partitions_subset

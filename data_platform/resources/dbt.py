@@ -1,14 +1,14 @@
 """dbt as gold runs it: dagster-dbt's CLI resource, with dbt's start-up kept to dbt itself.
 
-Three costs of the stock `DbtCliResource` are avoided, together about 11 s of a one-day gold step
-that took 12.4 s before dbt's own work began:
+Three start-up costs of the stock `DbtCliResource` are avoided (most of a one-day gold step's
+time before dbt's own work began; figures: `docs/measurements.md#what-the-accelerators-save`):
 
-- Before every command it runs `dbt --version` in a subprocess (2.7 s) to tell dbt-core from dbt
+- Before every command it runs `dbt --version` in a subprocess to tell dbt-core from dbt
   Fusion; dbt-core is a pinned dependency here, imported by dagster-dbt, which knows its version.
-- It builds a dbt adapter in the run process, parsing every macro (4.7 s), for
+- It builds a dbt adapter in the run process, parsing every macro, for
   `fetch_row_counts()`/`fetch_column_metadata()`; gold reads its metadata from the warehouse
   itself (`data_platform/assets/gold_metadata.py`), so no adapter is made.
-- Every invocation gets a new target folder, so dbt parses the whole project each time (4 s);
+- Every invocation gets a new target folder, so dbt parses the whole project each time;
   here the target folder is kept beside the warehouse (`Warehouse.dbt_target_dir`), and settings
   reach dbt as environment variables (`Warehouse.dbt_environment`), so dbt re-parses only what
   changed. The warehouse pool lets one dbt build run at a time, so one folder is enough.
