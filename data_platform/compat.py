@@ -33,12 +33,19 @@ member; an upgrade that moves or changes one of these fails a tripwire test in
    the process writing them. The platform sets it in every process that loads its definitions
    (run and step workers) and that builds the local profile's instance (the daemon), unless the
    deployment set it.
+7. What the tests record as Dagster's daemon would (`record_sensor_tick`,
+   `record_freshness_change`, `record_check_of_materialization`): the alert and automation tests
+   need a sensor's failed tick, a freshness state change and a check evaluation tied to a
+   materialization, which only the daemon or a run writes; Dagster has no public constructor for
+   the first two, nor for a check's target materialization. The platform's own code never calls
+   these.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -51,14 +58,28 @@ import sqlalchemy
 from dagster import Field, StringSource, serialize_value
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationPlanned,
+    AssetCheckEvaluationTargetMaterializationData,
 )
-from dagster._core.definitions.freshness import FreshnessState
+from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
+from dagster._core.definitions.sensor_definition import SensorType
 from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, BATCH_WRITABLE_EVENTS
 from dagster._core.execution.context.metadata_logging import (
     AssetMetadataHandle,
     OutputMetadataAccumulator,
 )
-from dagster._core.scheduler.instigation import InstigatorType, TickStatus
+from dagster._core.remote_origin import (
+    RegisteredCodeLocationOrigin,
+    RemoteInstigatorOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.scheduler.instigation import (
+    InstigatorState,
+    InstigatorStatus,
+    InstigatorType,
+    SensorInstigatorData,
+    TickData,
+    TickStatus,
+)
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, AssetKeyTable
@@ -67,6 +88,7 @@ from dagster._serdes import ConfigurableClassData
 from dagster_dbt import DbtCliResource
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 from dagster_deltalake.io_manager import TableConnection
+from dagster_shared.error import SerializableErrorInfo
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -85,6 +107,9 @@ __all__ = [
     "TableSlice",
     "TickStatus",
     "add_partition_metadata_in_bulk",
+    "record_check_of_materialization",
+    "record_freshness_change",
+    "record_sensor_tick",
 ]
 
 
@@ -320,3 +345,74 @@ def _inserted_id(connection: Connection, statement: Any) -> int:
 
 def _relaxed_sync(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+# 7. What the tests record as Dagster's daemon would
+
+
+def record_sensor_tick(
+    instance: dg.DagsterInstance,
+    location: str,
+    sensor: str,
+    error: str | None,
+    repository: str = "__repository__",
+) -> None:
+    """A tick of a running sensor as the daemon records it: failed with `error`, else skipped."""
+    origin = RemoteInstigatorOrigin(
+        RemoteRepositoryOrigin(RegisteredCodeLocationOrigin(location), repository), sensor
+    )
+    selector = origin.get_selector().get_id()
+    if instance.get_instigator_state(origin.get_id(), selector) is None:
+        instance.add_instigator_state(
+            InstigatorState(
+                origin,
+                InstigatorType.SENSOR,
+                InstigatorStatus.RUNNING,
+                SensorInstigatorData(min_interval=30, sensor_type=SensorType.STANDARD),
+            )
+        )
+    instance.create_tick(
+        TickData(
+            instigator_origin_id=origin.get_id(),
+            instigator_name=sensor,
+            instigator_type=InstigatorType.SENSOR,
+            status=TickStatus.FAILURE if error else TickStatus.SKIPPED,
+            timestamp=time.time(),
+            selector_id=selector,
+            error=SerializableErrorInfo(error, [], "Error") if error else None,
+        )
+    )
+
+
+def record_freshness_change(
+    instance: dg.DagsterInstance,
+    key: dg.AssetKey,
+    before: FreshnessState,
+    after: FreshnessState,
+    at: float,
+) -> None:
+    """A freshness state change of `key` as the freshness daemon records it."""
+    instance.report_runless_asset_event(
+        FreshnessStateChange(
+            key=key, previous_state=before, new_state=after, state_change_timestamp=at
+        )
+    )
+
+
+def record_check_of_materialization(
+    instance: dg.DagsterInstance, key: dg.AssetKey, check: str, *, passed: bool
+) -> None:
+    """A blocking check's result on `key`'s latest materialization, as its run records it."""
+    latest = instance.fetch_materializations(key, limit=1).records[0]
+    target = AssetCheckEvaluationTargetMaterializationData(
+        storage_id=latest.storage_id, run_id=latest.run_id, timestamp=latest.timestamp
+    )
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(
+            asset_key=key,
+            check_name=check,
+            passed=passed,
+            blocking=True,
+            target_materialization_data=target,
+        )
+    )

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster._core.instance.ref import InstanceRef
 
 from deploy.production_stack import free_port, until
 
@@ -137,7 +136,7 @@ class DagsterDev:
             previous = os.environ.get("DAGSTER_HOME")
             os.environ["DAGSTER_HOME"] = str(self.home)
             try:
-                self._instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(self.home)))
+                self._instance = dg.DagsterInstance.get()
             finally:
                 if previous is None:
                     del os.environ["DAGSTER_HOME"]

@@ -12,7 +12,7 @@ import inspect
 import sys
 import threading
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -435,3 +435,54 @@ def test_event_log_instance_attributes_used_are_still_set(tmp_path: Path) -> Non
             assert not hasattr(storage, own), own
     finally:
         storage.dispose()
+
+
+# 7. What the tests record as Dagster's daemon would: each record is read back through the public
+# APIs the alert sources and automation conditions read it with.
+
+
+def test_recorded_sensor_tick_is_read_back_as_the_daemons() -> None:
+    with dg.instance_for_test() as instance:
+        internals.record_sensor_tick(instance, "location", "a_sensor", "Error: down")
+        internals.record_sensor_tick(instance, "location", "a_sensor", None)
+        [state] = instance.all_instigator_state(instigator_type=internals.InstigatorType.SENSOR)
+        assert state.instigator_name == "a_sensor"
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id)
+        statuses = [tick.status for tick in ticks]
+        assert statuses == [internals.TickStatus.SKIPPED, internals.TickStatus.FAILURE]
+        assert ticks[1].error is not None
+        assert ticks[1].error.message == "Error: down"
+
+
+def test_recorded_freshness_change_is_a_freshness_state_change_event() -> None:
+    with dg.instance_for_test() as instance:
+        key = dg.AssetKey("a")
+        fail, passing = internals.FreshnessState.FAIL, internals.FreshnessState.PASS
+        internals.record_freshness_change(instance, key, passing, fail, 1_000.0)
+        changes = dg.EventRecordsFilter(event_type=dg.DagsterEventType.FRESHNESS_STATE_CHANGE)
+        [record] = instance.event_log_storage.get_event_records(changes)
+        event = record.event_log_entry.dagster_event
+        assert event is not None
+        change = event.asset_freshness_state_change_data
+        assert (change.key, change.previous_state, change.new_state) == (key, passing, fail)
+        assert change.state_change_timestamp == 1_000.0
+
+
+def test_recorded_check_targets_the_latest_materialization() -> None:
+    @dg.asset(check_specs=[dg.AssetCheckSpec("c", asset="a", blocking=True)])
+    def a() -> Iterator[dg.Output[None] | dg.AssetCheckResult]:
+        yield dg.Output(None)
+        yield dg.AssetCheckResult(passed=True)
+
+    with dg.instance_for_test() as instance:
+        dg.materialize([a], instance=instance)
+        internals.record_check_of_materialization(instance, a.key, "c", passed=False)
+        check = dg.AssetCheckKey(a.key, "c")
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([check])
+        evaluation = latest[check].event
+        assert evaluation is not None
+        assert evaluation.dagster_event is not None
+        data = evaluation.dagster_event.event_specific_data
+        materialization = instance.fetch_materializations(a.key, limit=1).records[0]
+        assert data.passed is False
+        assert data.target_materialization_data.storage_id == materialization.storage_id

@@ -9,24 +9,9 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
-from dagster._core.definitions.sensor_definition import SensorType
-from dagster._core.remote_origin import (
-    RegisteredCodeLocationOrigin,
-    RemoteInstigatorOrigin,
-    RemoteRepositoryOrigin,
-)
-from dagster._core.scheduler.instigation import (
-    InstigatorState,
-    InstigatorStatus,
-    InstigatorType,
-    SensorInstigatorData,
-    TickData,
-    TickStatus,
-)
-from dagster_shared.error import SerializableErrorInfo
 
 from data_platform.alerts.outbox import Outbox
+from data_platform.compat import FreshnessState, record_freshness_change, record_sensor_tick
 from data_platform.definitions import build_definitions
 from data_platform.resources.slack import SlackAlerts
 from data_platform.sensors.alert_sensor import build_alert_sensor
@@ -95,14 +80,8 @@ class Alerting:
     def freshness(
         self, before: FreshnessState, after: FreshnessState, at: float | None = None
     ) -> None:
-        self.instance.report_runless_asset_event(
-            FreshnessStateChange(
-                key=SILVER_ORDERS,
-                previous_state=before,
-                new_state=after,
-                state_change_timestamp=time.time() if at is None else at,
-            )
-        )
+        moment = time.time() if at is None else at
+        record_freshness_change(self.instance, SILVER_ORDERS, before, after, moment)
 
     def run_fails(self) -> str:
         @dg.asset
@@ -245,31 +224,7 @@ def test_a_crash_between_posting_and_recording_neither_repeats_nor_loses_the_ale
 
 def sensor_tick(instance: dg.DagsterInstance, name: str, error: str | None) -> None:
     """A tick of a running sensor, as the daemon records it (failed when `error` is given)."""
-    origin = RemoteInstigatorOrigin(
-        RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("data_platform"), "__repository__"),
-        name,
-    )
-    selector = origin.get_selector().get_id()
-    if instance.get_instigator_state(origin.get_id(), selector) is None:
-        instance.add_instigator_state(
-            InstigatorState(
-                origin,
-                InstigatorType.SENSOR,
-                InstigatorStatus.RUNNING,
-                SensorInstigatorData(min_interval=30, sensor_type=SensorType.STANDARD),
-            )
-        )
-    instance.create_tick(
-        TickData(
-            instigator_origin_id=origin.get_id(),
-            instigator_name=name,
-            instigator_type=InstigatorType.SENSOR,
-            status=TickStatus.FAILURE if error else TickStatus.SKIPPED,
-            timestamp=time.time(),
-            selector_id=selector,
-            error=SerializableErrorInfo(error, [], "OSError") if error else None,
-        )
-    )
+    record_sensor_tick(instance, "data_platform", name, error)
 
 
 def test_a_failing_sensor_is_one_message_until_it_recovers_and_fails_again(

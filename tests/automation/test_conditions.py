@@ -8,11 +8,9 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
 
 from data_platform.catalog.keys import lake_key, lake_keys
+from data_platform.compat import record_check_of_materialization
 from data_platform.contracts import ENTITIES, entity_named
 from data_platform.definitions import build_definitions
 from tests.conftest import gold_keys
@@ -57,19 +55,7 @@ class Ticks:
     def check(self, asset: dg.AssetKey, name: str, *, passed: bool) -> None:
         """A blocking check's result on the asset's latest materialization, as its run records it
         (checks are per run, not per partition: a range run has no single partition)."""
-        latest = self.instance.fetch_materializations(asset, limit=1).records[0]
-        target = AssetCheckEvaluationTargetMaterializationData(
-            storage_id=latest.storage_id, run_id=latest.run_id, timestamp=latest.timestamp
-        )
-        self.instance.report_runless_asset_event(
-            dg.AssetCheckEvaluation(
-                asset_key=asset,
-                check_name=name,
-                passed=passed,
-                blocking=True,
-                target_materialization_data=target,
-            )
-        )
+        record_check_of_materialization(self.instance, asset, name, passed=passed)
 
     def run_everything(self, days: list[str]) -> None:
         """Every layer built for `days` (what the first load leaves), and the ticks settled."""

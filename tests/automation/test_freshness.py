@@ -2,8 +2,8 @@
 
 import datetime as dt
 
+import dagster as dg
 import pytest
-from dagster._core.definitions.freshness import CronFreshnessPolicy, TimeWindowFreshnessPolicy
 
 from data_platform import settings
 from data_platform.automation import freshness
@@ -15,17 +15,17 @@ def policies() -> dict[str, object]:
     return {node.key.to_user_string(): node.freshness_policy for node in graph.asset_nodes}
 
 
-def fail_window(policy: object) -> dt.timedelta:
-    assert isinstance(policy, TimeWindowFreshnessPolicy)
-    return policy.fail_window.to_timedelta()
+def window(fail: dt.timedelta, warn: dt.timedelta | None = None) -> dg.FreshnessPolicy:
+    return dg.FreshnessPolicy.time_window(fail_window=fail, warn_window=warn)
 
 
 def test_daily_fed_assets_fail_after_a_day_and_dimensions_after_a_week() -> None:
     found = policies()
-    assert fail_window(found["silver/orders"]) == dt.timedelta(hours=26)
-    assert fail_window(found["gold/daily_revenue_by_nation"]) == dt.timedelta(hours=26)
-    assert fail_window(found["gold/pricing_summary"]) == dt.timedelta(hours=26)
-    assert fail_window(found["silver/customer"]) == dt.timedelta(days=8)
+    day = window(dt.timedelta(hours=26))
+    assert found["silver/orders"] == day
+    assert found["gold/daily_revenue_by_nation"] == day
+    assert found["gold/pricing_summary"] == day
+    assert found["silver/customer"] == window(dt.timedelta(days=8))
     assert found["bronze/orders"] is None
     assert found["quarantine/orders"] is None, "one freshness alert per silver step"
     layers = {name.split("/")[0] for name, policy in found.items() if policy is not None}
@@ -36,18 +36,15 @@ def test_windows_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv(settings.FRESHNESS_FAIL_AFTER, "90s")
     monkeypatch.setenv(settings.FRESHNESS_WARN_AFTER, "1m")
     policy = policies()["silver/lineitem"]
-    assert isinstance(policy, TimeWindowFreshnessPolicy)
-    assert fail_window(policy) == dt.timedelta(seconds=90)
-    assert policy.warn_window is not None
-    assert policy.warn_window.to_timedelta() == dt.timedelta(minutes=1)
+    assert policy == window(dt.timedelta(seconds=90), dt.timedelta(minutes=1))
 
 
 def test_a_deadline_cron_switches_to_a_cron_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.FRESHNESS_DEADLINE_CRON, "0 9 * * *")
     policy = policies()["gold/daily_revenue_by_nation"]
-    assert isinstance(policy, CronFreshnessPolicy)
-    assert policy.deadline_cron == "0 9 * * *"
-    assert policy.lower_bound_delta == dt.timedelta(hours=24)
+    assert policy == dg.FreshnessPolicy.cron(
+        deadline_cron="0 9 * * *", lower_bound_delta=dt.timedelta(hours=24), timezone="UTC"
+    )
 
 
 @pytest.mark.parametrize(
