@@ -115,36 +115,29 @@ def described(
 
 
 def gold_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """Two dbt assets: the daily marts, partitioned and rebuilt a window at a time, and the rest,
+    rebuilt whole."""
     project = dbt_project()
     manifest = manifest_path(project)
     translator = GoldTranslator()
 
-    @dbt_assets(
-        manifest=manifest,
-        project=project,
-        select=DAILY_SELECTION,
-        name="gold_daily_marts",
-        dagster_dbt_translator=translator,
-        partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool=WAREHOUSE_POOL,
-    )
-    def gold_daily_marts(
-        context: dg.AssetExecutionContext, dbt: GoldDbt, warehouse: Warehouse
-    ) -> Iterator[Any]:
-        yield from build(context, dbt, warehouse, date_column=DAILY_DATE_COLUMN)
+    def marts(name: str, daily: bool) -> dg.AssetsDefinition:
+        @dbt_assets(
+            manifest=manifest,
+            project=project,
+            name=name,
+            dagster_dbt_translator=translator,
+            pool=WAREHOUSE_POOL,
+            select=DAILY_SELECTION if daily else "fqn:*",
+            exclude="" if daily else DAILY_SELECTION,
+            partitions_def=partitions if daily else None,
+            backfill_policy=dg.BackfillPolicy.single_run() if daily else None,
+        )
+        def _marts(
+            context: dg.AssetExecutionContext, dbt: GoldDbt, warehouse: Warehouse
+        ) -> Iterator[Any]:
+            yield from build(context, dbt, warehouse, DAILY_DATE_COLUMN if daily else None)
 
-    @dbt_assets(
-        manifest=manifest,
-        project=project,
-        exclude=DAILY_SELECTION,
-        name="gold_marts",
-        dagster_dbt_translator=translator,
-        pool=WAREHOUSE_POOL,
-    )
-    def gold_marts(
-        context: dg.AssetExecutionContext, dbt: GoldDbt, warehouse: Warehouse
-    ) -> Iterator[Any]:
-        yield from build(context, dbt, warehouse)
+        return _marts
 
-    return [gold_daily_marts, gold_marts]
+    return [marts("gold_daily_marts", daily=True), marts("gold_marts", daily=False)]
