@@ -12,7 +12,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import dagster as dg
 
@@ -34,6 +34,29 @@ def materialized_after(
         limit=1,
     ).records
     return records[0].timestamp if records else 0.0
+
+
+# the daily mart the end-to-end tests follow a landed day into
+DAILY_GOLD = dg.AssetKey(["gold", "daily_revenue_by_nation"])
+
+
+class Settles(Protocol):
+    """A running platform (`dagster dev`, or the production stack) the slow tests watch."""
+
+    def materialized_after(
+        self, key: dg.AssetKey, since: float, partition: str | None
+    ) -> float: ...
+
+    def idle(self) -> bool: ...
+
+
+def day_in_gold(platform: Settles, day: str, since: float, why: str, timeout: float = 600) -> float:
+    """When `day` of the daily mart was built after `since`; returns once the runs have ended."""
+    done = until(
+        lambda: platform.materialized_after(DAILY_GOLD, since, day), timeout=timeout, why=why
+    )
+    until(platform.idle, timeout=600, why=f"the runs of {day} to end")
+    return done
 
 
 class DagsterDev:

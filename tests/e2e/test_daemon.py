@@ -33,11 +33,10 @@ from data_platform.simulate.__main__ import main as simulate
 from data_platform.simulate.oracle import expected, mismatches
 from tests.conftest import gold_keys, tbl_line, tbl_order
 from tests.fake_slack import FakeSlack
-from tests.platform_server import DagsterDev, materialized_after, until
+from tests.platform_server import DagsterDev, day_in_gold, materialized_after, until
 
 pytestmark = pytest.mark.slow
 
-DAILY_GOLD = dg.AssetKey(["gold", "daily_revenue_by_nation"])
 DIMENSIONS = [entity.name for entity in ENTITIES if not entity.partitioned]
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -203,13 +202,8 @@ def test_one_new_day_reaches_gold_by_itself_in_seconds(
     landed = time.time()
     land_day(platform, "1998-08-10", 900_001, customer=1, price="100.00")
 
-    done = until(
-        lambda: platform.materialized_after(DAILY_GOLD, landed, "1998-08-10"),
-        timeout=600,
-        why="gold for the new day",
-    )
+    done = day_in_gold(platform, "1998-08-10", landed, why="gold for the new day")
     record_property("new_day_seconds", round(done - landed, 1))
-    until(platform.idle, timeout=300, why="the day's runs to end")
     assert platform.gold_day("1998-08-10") == [(nation, 1, Decimal("95.0000"))]
     runs = platform.instance().get_runs(
         filters=dg.RunsFilter(created_after=dt.datetime.fromtimestamp(landed, dt.UTC))
@@ -226,13 +220,8 @@ def test_a_correction_in_an_old_dates_folder_updates_that_days_gold(
     landed = time.time()
     land_day(platform, "1995-03-15", 900_002, customer=1, price="200.00")
 
-    until(
-        lambda: platform.materialized_after(DAILY_GOLD, landed, "1995-03-15"),
-        timeout=600,
-        why="gold for the corrected day",
-    )
-    record_property("old_date_correction_seconds", round(time.time() - landed, 1))
-    until(platform.idle, timeout=300, why="the day's runs to end")
+    done = day_in_gold(platform, "1995-03-15", landed, why="gold for the corrected day")
+    record_property("old_date_correction_seconds", round(done - landed, 1))
     after = {row[0]: row for row in platform.gold_day("1995-03-15")}
     count, revenue = before.get(nation, (nation, 0, Decimal(0)))[1:]
     assert after[nation] == (nation, int(str(count)) + 1, Decimal(str(revenue)) + Decimal("190"))

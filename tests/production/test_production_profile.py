@@ -30,11 +30,10 @@ from data_platform.resources.warehouse import Warehouse
 from data_platform.simulate.oracle import expected, mismatches
 from deploy.production_stack import ProductionStack, until
 from tests.conftest import gold_keys, tbl_line, tbl_order
-from tests.platform_server import materialized_after
+from tests.platform_server import day_in_gold, materialized_after
 
 pytestmark = pytest.mark.slow
 
-DAILY_GOLD = dg.AssetKey(["gold", "daily_revenue_by_nation"])
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -221,13 +220,8 @@ def test_a_new_day_reaches_gold_while_a_bi_client_holds_gold_open(
     landed = time.time()
     try:
         production.land_day("1998-08-10", 900_001, customer=1, price="100.00")
-        done = until(
-            lambda: production.materialized_after(DAILY_GOLD, landed, "1998-08-10"),
-            timeout=600,
-            why="gold for the new day",
-        )
+        done = day_in_gold(production, "1998-08-10", landed, why="gold for the new day")
         record_property("production_new_day_seconds", round(done - landed, 1))
-        until(production.idle, timeout=600, why="the day's runs to end")
     finally:
         reader.stop()
     assert production.gold_day("1998-08-10") == [(nation, 1, Decimal("95.0000"))]
@@ -270,13 +264,9 @@ def test_a_worker_killed_in_the_middle_of_a_step_leaves_correct_gold_without_a_h
     for pid in (worker, child):
         os.kill(pid, signal.SIGKILL)
 
-    done = until(
-        lambda: production.materialized_after(DAILY_GOLD, killed, "1998-08-11"),
-        timeout=900,
-        why="gold for the day after the worker was killed",
-    )
+    why = "gold for the day after the worker was killed"
+    done = day_in_gold(production, "1998-08-11", killed, why=why, timeout=900)
     record_property("production_recovery_seconds", round(done - killed, 1))
-    until(production.idle, timeout=600, why="the day's runs to end")
     assert production.gold_day("1998-08-11") == [(nation, 1, Decimal("190.0000"))]
     runs = production.runs_since(landed)
     assert any(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
