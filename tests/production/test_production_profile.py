@@ -155,6 +155,35 @@ def test_the_history_landed_in_the_bucket_reaches_correct_gold_by_itself(
     assert not failed, f"runs that did not succeed: {failed}"
 
 
+def test_independent_steps_of_a_run_ran_on_both_workers_at_the_same_time(
+    production: Production,
+) -> None:
+    """Each worker takes one step at a time (`--concurrency 1`), so two steps of a run that were
+    in progress together, in two processes, ran on the two workers."""
+    spans: list[tuple[float, float, int, str]] = []
+    ended = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    for run in production.runs_since(production.started):
+        starts, ends = {}, {}
+        for entry in production.instance().all_logs(run.run_id):
+            event = entry.dagster_event
+            if event is None or not entry.step_key:
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START and event.pid:
+                starts[entry.step_key] = (entry.timestamp, event.pid)
+            elif event.event_type in ended:
+                ends[entry.step_key] = entry.timestamp
+        spans += [(t, ends[k], pid, k) for k, (t, pid) in starts.items() if k in ends]
+    together = [
+        (a[3], b[3])
+        for a in spans
+        for b in spans
+        if a[3] < b[3] and a[2] != b[2] and a[0] < b[1] and b[0] < a[1]
+    ]
+    assert together, f"no two steps ran at once on two workers among {len(spans)} steps"
+    workers = {_worker_of(pid) for _, _, pid, _ in spans if Path(f"/proc/{pid}/stat").exists()}
+    assert len(workers) != 1, "every step still alive ran on one worker"
+
+
 def test_platform_data_lives_in_postgresql_and_the_bucket_not_on_local_disk(
     production: Production,
 ) -> None:
