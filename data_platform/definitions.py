@@ -7,6 +7,7 @@ import dagster as dg
 from data_platform import profiles, settings
 from data_platform.assets.bronze import bronze_asset
 from data_platform.assets.gold import gold_assets
+from data_platform.assets.landing import landing_zone_asset
 from data_platform.assets.silver import silver_assets
 from data_platform.automation import policy
 from data_platform.catalog.partitions import daily_partitions
@@ -21,7 +22,8 @@ from data_platform.sensors.landing_sensor import build_landing_sensor
 def build_definitions() -> dg.Definitions:
     profiles.declare_process_settings()
     partitions = daily_partitions(settings.read(settings.PARTITIONS_START))
-    assets = [
+    assets: list[dg.AssetsDefinition | dg.AssetSpec] = [
+        landing_zone_asset(),
         *(bronze_asset(entity, partitions) for entity in ENTITIES),
         *(silver_assets(entity, partitions) for entity in ENTITIES),
         *gold_assets(partitions),

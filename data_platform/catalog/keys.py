@@ -6,6 +6,8 @@ import dagster as dg
 from data_platform.contracts import Entity
 
 LAKE_LAYERS = ("bronze", "silver", "quarantine")
+# the landing zone itself: a source asset the landing sensor observes (files, and misfits)
+LANDING_ZONE = dg.AssetKey(["landing", "zone"])
 
 
 def lake_key(layer: str, entity: Entity) -> dg.AssetKey:

@@ -8,6 +8,11 @@ changed. New files are grouped into few runs: the dates of daily entities are cu
 history of thousands of days is one run; dimension extracts are one run. A date outside the
 partitions is never requested (that would fail the whole tick): a date beyond the last partition
 waits in the landing zone until its partition exists, one before the first is reported and passed.
+
+Files that do not fit the landing layout (at the zone's root, under an unknown entity, without a
+date folder) are never read and never start or fail a run: each is logged on the tick that first
+finds it, and whenever the set of them changes the sensor records an observation of the landing
+zone asset (`landing/zone`) listing every one with its reason, so the UI shows them.
 """
 
 import base64
@@ -17,14 +22,19 @@ import json
 import zlib
 
 import dagster as dg
+import polars as pl
 
-from data_platform.catalog.keys import lake_key
+from data_platform.catalog.keys import LANDING_ZONE, lake_key
+from data_platform.catalog.metadata import records_table
 from data_platform.catalog.partitions import RANGE_END_TAG, RANGE_START_TAG
 from data_platform.contracts import ENTITIES
 from data_platform.landing.layout import LandedFile
 from data_platform.resources.landing_zone import LandingZone
 
 GAP_DAYS = 7
+# cursor entries of the misfits found, beside the landed files' paths
+MISFIT = "misfit:"
+MISFITS_SHOWN = 200
 
 
 def token(landed: LandedFile) -> str:
@@ -112,9 +122,21 @@ def build_landing_sensor(
     ) -> dg.SensorResult | dg.SkipReason:
         seen = decode_cursor(context.cursor)
         scan = landing_zone.scan([entity.name for entity in ENTITIES])
+        misfits = {misfit.path: misfit.reason for misfit in scan.misfits}
+        known = {k.removeprefix(MISFIT): v for k, v in seen.items() if k.startswith(MISFIT)}
+        for path in sorted(misfits.keys() - known.keys()):
+            context.log.warning(f"passed over {path}: {misfits[path]}")
+        events = [] if misfits == known else [observe(len(scan.files), misfits)]
         new = [f for f in scan.files if seen.get(f.path) != token(f)]
         if not new:
-            return dg.SkipReason(f"no new files among {len(scan.files)} landed")
+            passed_over = f"; {len(misfits)} misfit files passed over" if misfits else ""
+            message = f"no new files among {len(scan.files)} landed{passed_over}"
+            if not events:
+                return dg.SkipReason(message)
+            context.log.info(message)
+            files = {k: v for k, v in seen.items() if not k.startswith(MISFIT)}
+            cursor = encode_cursor({**files, **_misfit_entries(misfits)})
+            return dg.SensorResult(asset_events=events, cursor=cursor)
         keys = partitions.get_partition_keys()
         first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
         requests, waiting, too_old = plan(new, first, last)
@@ -124,7 +146,31 @@ def build_landing_sensor(
             context.log.info(f"{len(waiting)} files wait for their partition (after {last})")
         unseen = {f.path for f in waiting}
         remembered = {f.path: token(f) for f in scan.files if f.path not in unseen}
+        remembered.update(_misfit_entries(misfits))
         context.log.info(f"{len(new) - len(waiting)} new files: {len(requests)} runs")
-        return dg.SensorResult(run_requests=requests, cursor=encode_cursor(remembered))
+        return dg.SensorResult(
+            run_requests=requests, asset_events=events, cursor=encode_cursor(remembered)
+        )
 
     return landing_sensor
+
+
+def _misfit_entries(misfits: dict[str, str]) -> dict[str, str]:
+    return {MISFIT + path: reason for path, reason in misfits.items()}
+
+
+def observe(files: int, misfits: dict[str, str]) -> dg.AssetObservation:
+    """The landing zone as found: how many files fit the layout, and every one that does not."""
+    shown = sorted(misfits.items())[:MISFITS_SHOWN]
+    table = pl.DataFrame(
+        {"file": [path for path, _ in shown], "reason": [reason for _, reason in shown]},
+        schema={"file": pl.String, "reason": pl.String},
+    )
+    return dg.AssetObservation(
+        asset_key=LANDING_ZONE,
+        metadata={
+            "files": dg.MetadataValue.int(files),
+            "misfit_files": dg.MetadataValue.int(len(misfits)),
+            "misfits": records_table(table),
+        },
+    )

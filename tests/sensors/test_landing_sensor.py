@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from data_platform import settings
+from data_platform.catalog.keys import LANDING_ZONE
 from data_platform.catalog.partitions import RANGE_END_TAG as RANGE_END
 from data_platform.catalog.partitions import RANGE_START_TAG as RANGE_START
 from data_platform.catalog.partitions import daily_partitions
@@ -132,3 +133,47 @@ def test_files_in_an_s3_bucket_are_requested_once(
     later = dt.date(1995, 3, 1)
     writer.land("orders", later, tbl_frame("orders", tbl_orders(2, day=later)), "tbl")
     assert ranges(tick(zone, first.cursor)) == [("1995-03-01", "1995-03-01", ["orders"])]
+
+
+def _misfits(result: dg.SensorResult | dg.SkipReason) -> list[tuple[str, str]] | None:
+    """The misfits the tick's observation of the landing zone lists; None without one."""
+    if not isinstance(result, dg.SensorResult) or not result.asset_events:
+        return None
+    [observation] = result.asset_events
+    assert isinstance(observation, dg.AssetObservation)
+    assert observation.asset_key == LANDING_ZONE
+    table = observation.metadata["misfits"]
+    assert isinstance(table, dg.TableMetadataValue)
+    return [(str(r.data["file"]), str(r.data["reason"])) for r in table.records]
+
+
+def test_every_misfit_file_is_shown_once_found_and_again_when_the_set_changes(
+    landing: Landing, landing_dir: Path
+) -> None:
+    landing.drop("orders/1995-01-01/o.tbl", "x")
+    landing.drop("stray.csv", "a,b\n")
+    landing.drop("widgets/1995-01-01/w.tbl", "w")
+    first = tick(landing_dir)
+    assert _misfits(first) == [
+        ("stray.csv", "not at <entity>/<YYYY-MM-DD>/<file>"),
+        ("widgets/1995-01-01/w.tbl", "unknown entity 'widgets'"),
+    ]
+    assert isinstance(first, dg.SensorResult)
+    # the misfits start no run: the one run is the order's
+    assert [sorted(k.path[-1] for k in r.asset_selection or []) for r in first.run_requests] == [
+        ["orders"]
+    ]
+
+    again = tick(landing_dir, first.cursor)
+    assert isinstance(again, dg.SkipReason)
+    assert "2 misfit files passed over" in (again.skip_message or "")
+
+    (landing_dir / "stray.csv").unlink()
+    landing.drop("orders/not-a-date/o.tbl", "x")
+    changed = tick(landing_dir, first.cursor)
+    assert _misfits(changed) == [
+        ("orders/not-a-date/o.tbl", "invalid date folder 'not-a-date'"),
+        ("widgets/1995-01-01/w.tbl", "unknown entity 'widgets'"),
+    ]
+    assert isinstance(changed, dg.SensorResult)
+    assert changed.run_requests == []
