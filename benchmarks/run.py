@@ -142,7 +142,7 @@ def run_production(workdir: Path, landing: Path, first: str, last: str, oracle: 
         result = check_ducklake(env, oracle) if not measured.returncode else "FAILED"
     finally:
         stack.stop()
-        stack.drop_databases()
+        stack.drop_services()
         if env:
             with contextlib.suppress(OSError):
                 shutil.rmtree(warehouse_of(env).dbt_target_dir())

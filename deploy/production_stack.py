@@ -69,7 +69,10 @@ class Services:
     """Where the stack's services are: PostgreSQL, the broker, the object store."""
 
     postgres: str = "host=127.0.0.1 user=postgres"
-    broker: str = "amqp://guest:guest@127.0.0.1:5672//"
+    # the RabbitMQ server; each stack takes steps through a virtual host of its own, named as
+    # the stack (created with `rabbitmqctl`, the broker's own tool, and deleted with the stack)
+    broker: str = "amqp://guest:guest@127.0.0.1:5672"
+    broker_user: str = "guest"
     s3_endpoint: str = ""  # empty: start moto's S3 server on a free loopback port
     bucket: str = "platform"
     region: str = "us-east-1"
@@ -107,6 +110,11 @@ class ProductionStack:
     def catalog_db(self) -> str:
         return f"{self.name}_gold"
 
+    @property
+    def broker(self) -> str:
+        """The stack's own virtual host: stacks sharing a RabbitMQ never take each other's steps."""
+        return f"{self.services.broker.rstrip('/')}/{self.name}"
+
     def location(self, prefix: str) -> str:
         return f"s3://{self.services.bucket}/{prefix}"
 
@@ -125,7 +133,7 @@ class ProductionStack:
             "PLATFORM_DAGSTER_PG_URL": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.instance_db}",
             "PLATFORM_CODE_SERVER_HOST": "127.0.0.1",
             "PLATFORM_CODE_SERVER_PORT": str(self.code_port),
-            "PLATFORM_CELERY_BROKER": self.services.broker,
+            "PLATFORM_CELERY_BROKER": self.broker,
             "PLATFORM_LANDING_DIR": self.location("landing"),
             "PLATFORM_LAKE_DIR": self.location("lake"),
             "PLATFORM_GOLD_CATALOG": f"dbname={self.catalog_db} {self.services.postgres}",
@@ -150,7 +158,8 @@ class ProductionStack:
 
     def prepare(self) -> ProductionStack:
         """The services' side: the object store (moto's server, unless an endpoint is given),
-        the bucket, and the PostgreSQL databases of the instance and of gold's catalog."""
+        the bucket, the PostgreSQL databases of the instance and of gold's catalog, and the
+        broker's virtual host."""
         if self.prepared:
             return self
         self.prepared = True
@@ -165,7 +174,17 @@ class ProductionStack:
         self._create_bucket()
         for database in (self.instance_db, self.catalog_db):
             self._create_database(database)
+        self.create_vhost()
         return self
+
+    def create_vhost(self) -> None:
+        """The stack's virtual host on the broker, open to the broker's user."""
+        self._rabbitmqctl("add_vhost", self.name)
+        user = self.services.broker_user
+        self._rabbitmqctl("set_permissions", "-p", self.name, user, ".*", ".*", ".*")
+
+    def delete_vhost(self) -> None:
+        self._rabbitmqctl("delete_vhost", self.name, missing_ok=True)
 
     def land_demo(self, scale_factor: float) -> None:
         """TPC-H at `scale_factor`, cut into daily drops, into the bucket's landing zone."""
@@ -249,7 +268,7 @@ class ProductionStack:
             config = {
                 "execution": {
                     "config": {
-                        "broker": self.services.broker,
+                        "broker": self.broker,
                         "backend": "rpc://",
                         "config_source": CELERY_SETTINGS,
                     }
@@ -276,10 +295,19 @@ class ProductionStack:
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
-    def drop_databases(self) -> None:
+    def drop_services(self) -> None:
+        """Remove what `prepare` made on the shared services: databases and virtual host."""
         for database in (self.instance_db, self.catalog_db):
             with self._postgres() as cursor:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        self.delete_vhost()
+
+    def _rabbitmqctl(self, *arguments: str, missing_ok: bool = False) -> None:
+        done = subprocess.run(["rabbitmqctl", *arguments], capture_output=True, text=True)
+        exists = "already" in done.stderr or "already" in done.stdout
+        missing = "no_such_vhost" in done.stderr or "does not exist" in done.stderr
+        if done.returncode != 0 and not exists and not (missing_ok and missing):
+            raise RuntimeError(f"rabbitmqctl {' '.join(arguments)}: {done.stderr.strip()}")
 
     @contextlib.contextmanager
     def running(self) -> Iterator[ProductionStack]:
@@ -388,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     if not stack.s3_endpoint:
         # moto keeps its objects in memory: a new one is empty, so the instance and gold's
         # catalog start empty too, rather than pointing at files that are gone
-        stack.drop_databases()
+        stack.drop_services()
     try:
         stack.prepare()
         # the demo lands before the platform starts: the landing sensor's first tick sees all

@@ -125,7 +125,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]
                     patch.setenv(name, value)
                 yield Production(stack)
         finally:
-            stack.drop_databases()
+            stack.drop_services()
 
 
 @pytest.fixture(scope="module")
