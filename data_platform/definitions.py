@@ -15,6 +15,7 @@ from data_platform.checks.gold import revenue_check
 from data_platform.checks.silver_relations import relation_checks
 from data_platform.contracts import ENTITIES
 from data_platform.jobs.lake_maintenance import lake_maintenance_job, lake_maintenance_schedule
+from data_platform.jobs.lake_restore import lake_restore_job
 from data_platform.sensors.alert_sensor import build_alert_sensor
 from data_platform.sensors.landing_sensor import build_landing_sensor
 
@@ -42,7 +43,7 @@ def build_definitions() -> dg.Definitions:
         assets=assets,
         asset_checks=[*relation_checks(partitions), revenue_check(partitions)],
         executor=profiles.executor(),
-        jobs=[lake_maintenance_job],
+        jobs=[lake_maintenance_job, lake_restore_job],
         schedules=[lake_maintenance_schedule],
         sensors=[
             landing,
