@@ -35,8 +35,11 @@ def locations() -> dict[str, Path]:
         "landing": settings.read(settings.LANDING_DIR),
         "lake": settings.read(settings.LAKE_DIR),
         "warehouse": settings.read(settings.WAREHOUSE_PATH),
-        "dagster_home": os.environ.get("DAGSTER_HOME", "data/dagster_home"),
+        # the instance's folder: Dagster's own variable, which `make run` sets
+        "dagster_home": os.environ.get("DAGSTER_HOME", ""),
     }
+    if not found["dagster_home"]:
+        raise SystemExit("set DAGSTER_HOME to the instance's folder (make run: data/dagster_home)")
     for name, location in found.items():
         if "://" in location:
             raise SystemExit(
@@ -73,6 +76,8 @@ def restore(backup: Path) -> None:
     for name in ("landing", "lake", "dagster_home"):
         if where[name].exists() and any(where[name].iterdir()):
             raise SystemExit(f"{where[name]} is not empty: restore into fresh locations")
+    if where["warehouse"].exists():
+        raise SystemExit(f"{where['warehouse']} exists: restore into fresh locations")
     _copy_tree(backup / "landing", where["landing"])
     _copy_tree(backup / "lake", where["lake"])
     if (backup / "warehouse.duckdb").exists():

@@ -303,10 +303,11 @@ class ProductionStack:
         self.delete_vhost()
 
     def _rabbitmqctl(self, *arguments: str, missing_ok: bool = False) -> None:
+        """`add_vhost` and `set_permissions` are idempotent; `delete_vhost` of a missing vhost is
+        an error unless `missing_ok`."""
         done = subprocess.run(["rabbitmqctl", *arguments], capture_output=True, text=True)
-        exists = "already" in done.stderr or "already" in done.stdout
-        missing = "no_such_vhost" in done.stderr or "does not exist" in done.stderr
-        if done.returncode != 0 and not exists and not (missing_ok and missing):
+        missing = "does not exist" in done.stderr
+        if done.returncode != 0 and not (missing_ok and missing):
             raise RuntimeError(f"rabbitmqctl {' '.join(arguments)}: {done.stderr.strip()}")
 
     @contextlib.contextmanager

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import dagster as dg
 
+from data_platform.catalog.keys import gold_key
 from deploy.production_stack import free_port, until
 
 REPO = Path(__file__).parents[1]
@@ -37,7 +38,7 @@ def materialized_after(
 
 
 # the daily mart the end-to-end tests follow a landed day into
-DAILY_GOLD = dg.AssetKey(["gold", "daily_revenue_by_nation"])
+DAILY_GOLD = gold_key("daily_revenue_by_nation")
 
 
 class Settles(Protocol):

@@ -20,7 +20,7 @@ from data_platform.checks import bronze as bronze_checks
 from data_platform.contracts import ENTITIES, Entity
 from data_platform.contracts import lineage as lin
 from data_platform.landing.formats import Decoded, decode, read_landed_files
-from data_platform.landing.layout import LandedFile, MisfitFile
+from data_platform.landing.layout import LandedFile, misfits_frame
 from data_platform.resources.landing_zone import LandingZone
 
 METADATA_ROWS = 50
@@ -84,7 +84,7 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
             }
             if covers_one_partition(context):
                 metadata["rows_per_file"] = records_table(per_file.head(METADATA_ROWS))
-                metadata["passed_over"] = records_table(_misfits(scan.misfits[:METADATA_ROWS]))
+                metadata["passed_over"] = records_table(misfits_frame(scan.misfits[:METADATA_ROWS]))
             context.log.info(f"read {per_file['rows'].sum()} rows from {per_file.height} files")
             yield dg.Output(spill.scan(), metadata=metadata)
         yield bronze_checks.known_layout(key, per_file, len(scan.misfits))
@@ -100,10 +100,3 @@ def read_files(entity: Entity, landing_zone: LandingZone, files: list[LandedFile
     with ThreadPoolExecutor(max_workers=landing_zone.read_threads) as pool:
         decoded = list(pool.map(fetch, files))
     return read_landed_files(entity, decoded)
-
-
-def _misfits(misfits: list[MisfitFile]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {"file": [m.path for m in misfits], "reason": [m.reason for m in misfits]},
-        schema={"file": pl.String, "reason": pl.String},
-    )

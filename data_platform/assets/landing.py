@@ -12,7 +12,4 @@ def landing_zone_asset() -> dg.AssetSpec:
         group_name="bronze",
         kinds={"files"},
         tags={"layer": "landing"},
-        metadata={
-            "misfits": "each observation lists the files the sensor passes over, with why",
-        },
     )

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import polars as pl
 
 FORMATS = ("tbl", "csv", "parquet")
 COMPRESSION_SUFFIX = ".gz"
@@ -28,6 +31,14 @@ class MisfitFile:
 
     path: str
     reason: str
+
+
+def misfits_frame(misfits: Sequence[MisfitFile]) -> pl.DataFrame:
+    """Passed-over files as a table (file, reason), for the UI."""
+    return pl.DataFrame(
+        {"file": [m.path for m in misfits], "reason": [m.reason for m in misfits]},
+        schema={"file": pl.String, "reason": pl.String},
+    )
 
 
 def is_hidden(relative_path: str) -> bool:

@@ -22,13 +22,12 @@ import json
 import zlib
 
 import dagster as dg
-import polars as pl
 
 from data_platform.catalog.keys import LANDING_ZONE, lake_key
 from data_platform.catalog.metadata import records_table
 from data_platform.catalog.partitions import RANGE_END_TAG, RANGE_START_TAG
 from data_platform.contracts import ENTITIES
-from data_platform.landing.layout import LandedFile
+from data_platform.landing.layout import LandedFile, MisfitFile, misfits_frame
 from data_platform.resources.landing_zone import LandingZone
 
 GAP_DAYS = 7
@@ -126,27 +125,24 @@ def build_landing_sensor(
         known = {k.removeprefix(MISFIT): v for k, v in seen.items() if k.startswith(MISFIT)}
         for path in sorted(misfits.keys() - known.keys()):
             context.log.warning(f"passed over {path}: {misfits[path]}")
-        events = [] if misfits == known else [observe(len(scan.files), misfits)]
+        events = [] if misfits == known else [observe(len(scan.files), scan.misfits)]
         new = [f for f in scan.files if seen.get(f.path) != token(f)]
-        if not new:
+        if not new and not events:
             passed_over = f"; {len(misfits)} misfit files passed over" if misfits else ""
-            message = f"no new files among {len(scan.files)} landed{passed_over}"
-            if not events:
-                return dg.SkipReason(message)
-            context.log.info(message)
-            files = {k: v for k, v in seen.items() if not k.startswith(MISFIT)}
-            cursor = encode_cursor({**files, **_misfit_entries(misfits)})
-            return dg.SensorResult(asset_events=events, cursor=cursor)
-        keys = partitions.get_partition_keys()
-        first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
-        requests, waiting, too_old = plan(new, first, last)
-        for landed in too_old:
-            context.log.warning(f"{landed.path}: dated before the first partition {first}")
-        if waiting:
-            context.log.info(f"{len(waiting)} files wait for their partition (after {last})")
+            return dg.SkipReason(f"no new files among {len(scan.files)} landed{passed_over}")
+        requests: list[dg.RunRequest] = []
+        waiting: list[LandedFile] = []
+        if new:
+            keys = partitions.get_partition_keys()
+            first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
+            requests, waiting, too_old = plan(new, first, last)
+            for landed in too_old:
+                context.log.warning(f"{landed.path}: dated before the first partition {first}")
+            if waiting:
+                context.log.info(f"{len(waiting)} files wait for their partition (after {last})")
         unseen = {f.path for f in waiting}
         remembered = {f.path: token(f) for f in scan.files if f.path not in unseen}
-        remembered.update(_misfit_entries(misfits))
+        remembered.update({MISFIT + path: reason for path, reason in misfits.items()})
         context.log.info(f"{len(new) - len(waiting)} new files: {len(requests)} runs")
         return dg.SensorResult(
             run_requests=requests, asset_events=events, cursor=encode_cursor(remembered)
@@ -155,17 +151,9 @@ def build_landing_sensor(
     return landing_sensor
 
 
-def _misfit_entries(misfits: dict[str, str]) -> dict[str, str]:
-    return {MISFIT + path: reason for path, reason in misfits.items()}
-
-
-def observe(files: int, misfits: dict[str, str]) -> dg.AssetObservation:
+def observe(files: int, misfits: list[MisfitFile]) -> dg.AssetObservation:
     """The landing zone as found: how many files fit the layout, and every one that does not."""
-    shown = sorted(misfits.items())[:MISFITS_SHOWN]
-    table = pl.DataFrame(
-        {"file": [path for path, _ in shown], "reason": [reason for _, reason in shown]},
-        schema={"file": pl.String, "reason": pl.String},
-    )
+    table = misfits_frame(sorted(misfits, key=lambda m: m.path)[:MISFITS_SHOWN])
     return dg.AssetObservation(
         asset_key=LANDING_ZONE,
         metadata={

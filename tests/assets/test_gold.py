@@ -9,6 +9,7 @@ import polars as pl
 import yaml
 from deltalake import write_deltalake
 
+from data_platform.catalog.keys import gold_key
 from data_platform.definitions import build_definitions
 from data_platform.resources.warehouse import WAREHOUSE_POOL
 from tests.conftest import CONFIG, Landing, delete_record, materialize_layers, tbl_line, tbl_orders
@@ -50,13 +51,16 @@ def build_day(
         materialize_layers(assets, resources, entity)
     for entity in ("orders", "lineitem"):
         materialize_layers(assets, resources, entity, day)
-    gold = [a for a in assets if dg.AssetKey(["gold", "daily_revenue_by_nation"]) in a.keys]
-    result = dg.materialize(
-        gold,
-        resources=resources,
-        partition_key=day,
-        selection=[dg.AssetKey(["gold", "daily_revenue_by_nation"])],
-    )
+    return build_daily_gold(assets, resources, day)
+
+
+def build_daily_gold(
+    assets: list[dg.AssetsDefinition], resources: dict[str, object], day: str
+) -> dg.ExecuteInProcessResult:
+    """The daily revenue mart for `day`, from silver as it stands."""
+    mart = gold_key("daily_revenue_by_nation")
+    gold = [a for a in assets if mart in a.keys]
+    result = dg.materialize(gold, resources=resources, partition_key=day, selection=[mart])
     assert result.success
     return result
 
