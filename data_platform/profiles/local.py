@@ -14,6 +14,7 @@ def warehouse() -> Warehouse:
     return Warehouse(
         path=settings.env_or_default(settings.WAREHOUSE_PATH),
         lake_dir=settings.env_or_default(settings.LAKE_DIR),
+        first_business_date=settings.env_or_default(settings.PARTITIONS_START),
         lock_timeout_seconds=float(settings.read(settings.WAREHOUSE_LOCK_TIMEOUT)),
         busy_retries=int(settings.read(settings.WAREHOUSE_BUSY_RETRIES)),
     )

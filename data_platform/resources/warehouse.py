@@ -73,6 +73,10 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
         "Set, gold is a DuckLake and `path` is not used.",
     )
     data_path: str = Field(default="", description="Where the DuckLake keeps its data files.")
+    first_business_date: str = Field(
+        default=settings.TPCH_FIRST_ORDER_DATE,
+        description="Where business dates start: the TPC-H reports' dates move with it.",
+    )
     lock_timeout_seconds: float = Field(
         default=1800, description="How long a build waits for another writer before a retry."
     )
@@ -100,7 +104,7 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
             settings.LAKE_DIR: _absolute(self.lake_dir),
             settings.GOLD_CATALOG: self.catalog,
             settings.GOLD_DATA_PATH: self.data_path,
-            settings.PARTITIONS_START: settings.read(settings.PARTITIONS_START),
+            settings.PARTITIONS_START: self.first_business_date,
             EXTENSIONS_VARIABLE: extension_directory(),
             WINDOW_START_VARIABLE: window[0].isoformat() if window else "",
             WINDOW_END_VARIABLE: window[1].isoformat() if window else "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import pytest
 import yaml
 
@@ -71,3 +72,17 @@ def test_the_production_instance_needs_nothing_from_the_platform_package() -> No
     assert "postgres" in instance["storage"]
     assert instance["run_retries"]["enabled"]
     assert instance["run_monitoring"]["enabled"]
+
+
+@pytest.mark.parametrize("profile", ["local", "production"])
+def test_dbt_gets_the_first_business_date_the_partitions_start_at(
+    profile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The TPC-H reports' dates (`macros/tpch_calendar.sql`) move with the partitions' start."""
+    monkeypatch.setenv(settings.PROFILE, profile)
+    for name, location in PRODUCTION_LOCATIONS.items():
+        monkeypatch.setenv(name, location)
+    monkeypatch.setenv(settings.PARTITIONS_START, "2020-04-30")
+    definitions = build_definitions()
+    with dg.build_resources({"warehouse": definitions.resources["warehouse"]}) as built:
+        assert built.warehouse.dbt_environment()[settings.PARTITIONS_START] == "2020-04-30"
