@@ -23,12 +23,6 @@ DETAIL = "_detail"
 
 CHANGE_COLUMNS = (OP, CHANGED_AT)
 
-
-def in_business_dates(low: dt.date, high: dt.date) -> pl.Expr:
-    """Rows whose business date is in [low, high): a run's window of daily partitions."""
-    return pl.col(BUSINESS_DATE).is_between(low, high, closed="left")
-
-
 OPS = ("I", "U", "D")
 
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
@@ -93,3 +87,8 @@ DESCRIPTIONS: dict[str, str] = {
     REASON: "The rule the row broke: a layout error, or a typing rule such as bad_number.",
     DETAIL: "The failing column and value, for a person to act on.",
 }
+
+
+def in_business_dates(low: dt.date, high: dt.date) -> pl.Expr:
+    """Rows whose business date is in [low, high): a run's window of daily partitions."""
+    return pl.col(BUSINESS_DATE).is_between(low, high, closed="left")
