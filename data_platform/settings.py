@@ -29,6 +29,7 @@ CELERY_BROKER = "PLATFORM_CELERY_BROKER"
 CELERY_BACKEND = "PLATFORM_CELERY_BACKEND"
 WAREHOUSE_LOCK_TIMEOUT = "PLATFORM_WAREHOUSE_LOCK_TIMEOUT_SECONDS"
 WAREHOUSE_BUSY_RETRIES = "PLATFORM_WAREHOUSE_BUSY_RETRIES"
+WAREHOUSE_READER_TIMEOUT = "PLATFORM_WAREHOUSE_READER_TIMEOUT_SECONDS"
 PARTITIONS_START = "PLATFORM_PARTITIONS_START"
 SENSOR_INTERVAL = "PLATFORM_SENSOR_INTERVAL_SECONDS"
 AUTOMATION_INTERVAL = "PLATFORM_AUTOMATION_INTERVAL_SECONDS"
@@ -59,14 +60,12 @@ LOCAL_DEFAULTS = {
     # the production profile's Celery broker and result backend
     CELERY_BROKER: "amqp://guest:guest@127.0.0.1:5672//",
     CELERY_BACKEND: "rpc://",
-    # how long a gold build waits for another writer of the warehouse before it asks to be retried
+    # how long a gold build waits for another gold build before it asks to be retried
     WAREHOUSE_LOCK_TIMEOUT: "1800",
+    # and, holding the lock, for a BI client to close the DuckDB file
+    WAREHOUSE_READER_TIMEOUT: "1800",
     # and how many times such a build is run again (30 s apart) before its run fails
     WAREHOUSE_BUSY_RETRIES: "10",
-    # the first business date (daily partition); `make demo-data` lands TPC-H shifted so that its
-    # newest order is yesterday and writes its first date to data/demo.env, which `make run` reads
-    # the first business date (daily partition); `make demo-data` lands TPC-H shifted so that its
-    # newest order is yesterday and writes its first date to data/demo.env, which `make run` reads
     # the first business date (daily partition); `make demo-data` lands TPC-H shifted so that its
     # newest order is yesterday and writes its first date to data/demo.env, which `make run` reads
     PARTITIONS_START: TPCH_FIRST_ORDER_DATE,

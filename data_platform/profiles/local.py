@@ -16,6 +16,7 @@ def warehouse() -> Warehouse:
         lake_dir=settings.env_or_default(settings.LAKE_DIR),
         first_business_date=settings.env_or_default(settings.PARTITIONS_START),
         lock_timeout_seconds=float(settings.read(settings.WAREHOUSE_LOCK_TIMEOUT)),
+        reader_timeout_seconds=float(settings.read(settings.WAREHOUSE_READER_TIMEOUT)),
         busy_retries=int(settings.read(settings.WAREHOUSE_BUSY_RETRIES)),
     )
 

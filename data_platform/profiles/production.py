@@ -44,6 +44,7 @@ def warehouse() -> Warehouse:
         data_path=settings.env_or_default(settings.GOLD_DATA_PATH),
         first_business_date=settings.env_or_default(settings.PARTITIONS_START),
         lock_timeout_seconds=float(settings.read(settings.WAREHOUSE_LOCK_TIMEOUT)),
+        reader_timeout_seconds=float(settings.read(settings.WAREHOUSE_READER_TIMEOUT)),
         busy_retries=int(settings.read(settings.WAREHOUSE_BUSY_RETRIES)),
     )
 

@@ -78,7 +78,15 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
         description="Where business dates start: the TPC-H reports' dates move with it.",
     )
     lock_timeout_seconds: float = Field(
-        default=1800, description="How long a build waits for another writer before a retry."
+        default=1800,
+        description="How long a build waits for another of the platform's gold builds "
+        "before it asks to be retried.",
+    )
+    reader_timeout_seconds: float = Field(
+        default=1800,
+        description="How long a build, once it holds the writer lock, waits for a process "
+        "outside the platform (a BI client) to close the DuckDB file before it asks to be "
+        "retried.",
     )
     busy_retries: int = Field(
         default=10, description="How many times a build that gave up waiting is run again."
@@ -154,13 +162,16 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     @contextlib.contextmanager
     def writing(self, log: dg.DagsterLogManager | None = None) -> Iterator[None]:
-        """Hold the warehouse's single-writer lock for the block; wait for it while another
-        writer has it, and raise `WarehouseBusyError` after `lock_timeout_seconds`."""
-        deadline = time.monotonic() + self.lock_timeout_seconds
+        """Hold the warehouse's single-writer lock for the block.
+
+        Two waits, each with its own patience, and `WarehouseBusyError` when one runs out: for
+        another of the platform's builds to release the lock (`lock_timeout_seconds`; it ends
+        when that build does), then, for a DuckDB file, for outside readers to close it
+        (`reader_timeout_seconds`; nothing the platform controls ends it)."""
         lock = self._advisory_lock if self.is_ducklake else self._file_lock
-        with lock(deadline, log):
+        with lock(time.monotonic() + self.lock_timeout_seconds, log):
             if not self.is_ducklake:
-                self._wait_for_file(deadline, log)
+                self._wait_for_file(time.monotonic() + self.reader_timeout_seconds, log)
             yield
 
     @contextlib.contextmanager

@@ -63,8 +63,9 @@ class Platform:
                 "SLACK_CHANNEL": "C0ALERTS",
                 "SLACK_API_BASE_URL": slack.base_url,
                 "PLATFORM_UI_URL": "http://dagster.example.com",
-                # a gold build gives up on a held warehouse after 5 s, and is not run again
-                "PLATFORM_WAREHOUSE_LOCK_TIMEOUT_SECONDS": "5",
+                # a gold build gives up on a warehouse file a BI client holds after 5 s, and is
+                # not run again (it waits for the platform's other gold builds as it would anyway)
+                "PLATFORM_WAREHOUSE_READER_TIMEOUT_SECONDS": "5",
                 "PLATFORM_WAREHOUSE_BUSY_RETRIES": "0",
             },
         )
@@ -256,7 +257,7 @@ def test_runs_failing_while_slack_is_down_are_alerted_once_each_after_a_restart(
 
     platform.slack.stop()
     since = dt.datetime.now(dt.UTC)
-    # another writer holds the warehouse past the platform's patience (5 s here, no retry):
+    # a client outside the platform holds the warehouse past its patience (5 s here, no retry):
     # gold steps give up waiting and their runs fail
     with duckdb.connect(str(platform.warehouse)):
         land_day(platform, "1998-08-11", 900_003, customer=1, price="10.00")

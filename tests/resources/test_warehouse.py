@@ -84,7 +84,19 @@ def test_a_build_that_waits_too_long_gives_up_with_a_retryable_error(
     impatient = warehouse.model_copy(update={"lock_timeout_seconds": 0.5})
     with (
         another_process(_hold_writer, _settings(warehouse)),
-        pytest.raises(WarehouseBusyError),
+        pytest.raises(WarehouseBusyError, match="another gold build holds"),
+        impatient.writing(),
+    ):
+        pass
+
+
+def test_a_bi_client_holding_the_file_too_long_gives_a_retryable_error(
+    warehouse: Warehouse,
+) -> None:
+    impatient = warehouse.model_copy(update={"reader_timeout_seconds": 0.5})
+    with (
+        another_process(_hold_reader, warehouse.path),
+        pytest.raises(WarehouseBusyError, match="another process has"),
         impatient.writing(),
     ):
         pass
