@@ -300,6 +300,25 @@ def test_files_off_contract_are_passed_over_and_counted(landed: dict[str, object
     assert bronze[0].metadata["files_passed_over"].value == 2
 
 
+def test_unknown_columns_stay_in_bronze_and_their_file_is_named(landed: dict[str, object]) -> None:
+    root, results = landed["root"], landed["results"]
+    assert isinstance(root, Path)
+    assert isinstance(results, dict)
+    day = FIRST + dt.timedelta(days=[c.name for c in CASES].index("extra_columns"))
+    bronze = read_table(root / "lake", "bronze", "orders").filter(pl.col(lin.BUSINESS_DATE) == day)
+    assert bronze[lin.EXTRA_COLUMNS].to_list() == ['{"note":"hello"}']
+    (drift,) = [
+        e
+        for e in results["orders"].get_asset_check_evaluations()
+        if e.check_name == "known_columns"
+    ]
+    assert not drift.passed
+    (column,) = drift.metadata["unknown_columns"].value.records
+    assert column.data == {"column": "note", "files": 1}
+    examples = drift.metadata["examples"].value
+    assert [r.data[lin.SOURCE_FILE] for r in examples.records] == [f"orders/{day}/o.csv"]
+
+
 def test_gold_equals_duckdb_over_the_valid_rows(landed: dict[str, object]) -> None:
     """Every case lands one valid line (50.00, 5% off) for each of its orders; only the lines of
     the orders the case keeps count."""

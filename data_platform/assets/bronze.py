@@ -88,6 +88,7 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
             context.log.info(f"read {per_file['rows'].sum()} rows from {per_file.height} files")
             yield dg.Output(spill.scan(), metadata=metadata)
         yield bronze_checks.known_layout(key, per_file, len(scan.misfits))
+        yield bronze_checks.known_columns(key, per_file)
         yield bronze_checks.rows_per_file(key, per_file)
 
     return _bronze

@@ -1,10 +1,14 @@
-"""Checks on every bronze table: did each landed file parse to a known layout, and yield rows?
+"""Checks on every bronze table: did each landed file parse to a known layout with known
+columns, and yield rows?
 
-Both warn: broken records are already set aside in quarantine by silver, with their reason; these
-checks point an operator at the files to ask the source about.
+All warn: broken records are already set aside in quarantine by silver, with their reason, and
+unknown columns are kept in bronze; these checks point an operator at the files to ask the source
+about.
 """
 
 from __future__ import annotations
+
+import json
 
 import dagster as dg
 import polars as pl
@@ -24,6 +28,12 @@ def specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
             "known_layout",
             asset=key,
             description="Every landed file was readable and every record fit its format's layout.",
+        ),
+        dg.AssetCheckSpec(
+            "known_columns",
+            asset=key,
+            description="No landed file has columns the contract does not know (schema drift); "
+            "bronze keeps their values in `_extra_columns`, silver does not carry them.",
         ),
         dg.AssetCheckSpec(
             "rows_per_file",
@@ -54,6 +64,30 @@ def known_layout(key: dg.AssetKey, per_file: pl.DataFrame, passed_over: int) -> 
     )
 
 
+def known_columns(key: dg.AssetKey, per_file: pl.DataFrame) -> dg.AssetCheckResult:
+    """`per_file` has per landed file: `rows_with_extra_columns` and `extra_columns`."""
+    drifted = per_file.filter(pl.col("rows_with_extra_columns") > 0).select(
+        lin.SOURCE_FILE, lin.BUSINESS_DATE, "extra_columns", "rows_with_extra_columns"
+    )
+    # each unknown column with the number of files that have it
+    columns = (
+        drifted.select(column=pl.col("extra_columns").str.split(", "))
+        .explode("column")
+        .group_by("column")
+        .agg(files=pl.len().cast(pl.Int64))
+        .sort("column")
+    )
+    return offenders(
+        drifted,
+        "files_with_unknown_columns",
+        severity=dg.AssetCheckSeverity.WARN,
+        examples=EXAMPLES,
+        metadata={"unknown_columns": records_table(columns)},
+        asset_key=key,
+        check_name="known_columns",
+    )
+
+
 def rows_per_file(key: dg.AssetKey, per_file: pl.DataFrame) -> dg.AssetCheckResult:
     empty = per_file.filter(pl.col("rows") == 0)
     return dg.AssetCheckResult(
@@ -75,6 +109,9 @@ def per_file_counts(frame: pl.DataFrame, files: list[LandedFile]) -> pl.DataFram
         rows=(pl.col(lin.SOURCE_LINE) > 0).sum().cast(pl.Int64),
         layout_errors=pl.col(lin.LAYOUT_ERROR).is_not_null().sum().cast(pl.Int64),
         unreadable=(pl.col(lin.LAYOUT_ERROR) == UNREADABLE_FILE).any(),
+        rows_with_extra_columns=pl.col(lin.EXTRA_COLUMNS).is_not_null().sum().cast(pl.Int64),
+        # a file's unknown columns come from its header (or parquet schema): one row names them
+        extra_columns=pl.col(lin.EXTRA_COLUMNS).drop_nulls().first(),
     )
     every = pl.DataFrame(
         {
@@ -84,5 +121,11 @@ def per_file_counts(frame: pl.DataFrame, files: list[LandedFile]) -> pl.DataFram
         schema={lin.SOURCE_FILE: pl.String, lin.BUSINESS_DATE: pl.Date},
     )
     return every.join(counts, on=lin.SOURCE_FILE, how="left").with_columns(
-        pl.col("rows", "layout_errors").fill_null(0), pl.col("unreadable").fill_null(False)
+        pl.col("rows", "layout_errors", "rows_with_extra_columns").fill_null(0),
+        pl.col("unreadable").fill_null(False),
+        pl.col("extra_columns").map_elements(_names, return_dtype=pl.String).fill_null(""),
     )
+
+
+def _names(extra: str) -> str:
+    return ", ".join(json.loads(extra))

@@ -18,6 +18,7 @@ FILE_LANDED_AT = "_file_landed_at"
 INGESTED_AT = "_ingested_at"
 LAYOUT_ERROR = "_layout_error"
 RAW_RECORD = "_raw_record"
+EXTRA_COLUMNS = "_extra_columns"
 REASON = "_reason"
 DETAIL = "_detail"
 
@@ -35,6 +36,7 @@ LANDED_LINEAGE: dict[str, pl.DataType] = {
     FILE_LANDED_AT: UTC_TIMESTAMP,
     LAYOUT_ERROR: pl.String(),
     RAW_RECORD: pl.String(),
+    EXTRA_COLUMNS: pl.String(),
 }
 
 
@@ -84,6 +86,8 @@ DESCRIPTIONS: dict[str, str] = {
     INGESTED_AT: "When the platform read the file into bronze.",
     LAYOUT_ERROR: "Why the record does not fit its file's layout, if it does not.",
     RAW_RECORD: "The record's raw text when it could not be split into fields.",
+    EXTRA_COLUMNS: "Columns of the source file the contract does not know, as a JSON object of "
+    "name to text value (schema drift): kept in bronze, not carried into silver.",
     REASON: "The rule the row broke: a layout error, or a typing rule such as bad_number.",
     DETAIL: "The failing column and value, for a person to act on.",
 }

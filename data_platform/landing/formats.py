@@ -10,6 +10,7 @@ import csv
 import gzip
 import hashlib
 import io
+import json
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -205,7 +206,8 @@ def parse_tbl(entity: Entity, files: list[tuple[int, Decoded]]) -> pl.DataFrame:
 
 
 def parse_csv(entity: Entity, lines: Lines) -> pl.DataFrame:
-    """CSV with a header of TPC-H names in any order; unknown columns are ignored."""
+    """CSV with a header of TPC-H names in any order; columns the contract does not know are kept
+    as one JSON text column (`_extra_columns`)."""
     records = list(_csv_records(lines.text))
     if not records:
         return _rows_frame(entity, [])
@@ -213,6 +215,7 @@ def parse_csv(entity: Entity, lines: Lines) -> pl.DataFrame:
     names = [name.strip().lower() for name in header]
     known = set(_record_columns(entity))
     wanted = {name: position for position, name in enumerate(names) if name in known}
+    unknown = {name: position for position, name in enumerate(names) if name not in known}
     last_start = body[-1][0] if body else None
     physical: list[str] = []
     rows: list[dict[str, object]] = []
@@ -226,6 +229,11 @@ def parse_csv(entity: Entity, lines: Lines) -> pl.DataFrame:
         row: dict[str, object] = {lin.SOURCE_LINE: start, lin.LAYOUT_ERROR: error}
         if error is None:
             row.update({name: fields[position] for name, position in wanted.items()})
+            if unknown:
+                extra = {name: fields[position] for name, position in unknown.items()}
+                row[lin.EXTRA_COLUMNS] = json.dumps(
+                    extra, ensure_ascii=False, separators=(",", ":")
+                )
         else:
             physical = physical or lines.text.split("\n")
             row[lin.RAW_RECORD] = "\n".join(physical[start - 1 : end]).rstrip("\r")
@@ -249,6 +257,7 @@ def _rows_frame(entity: Entity, rows: list[dict[str, object]]) -> pl.DataFrame:
         lin.SOURCE_LINE: pl.Int64(),
         lin.LAYOUT_ERROR: pl.String(),
         lin.RAW_RECORD: pl.String(),
+        lin.EXTRA_COLUMNS: pl.String(),
     }
     if not rows:
         return pl.DataFrame(schema=schema)
@@ -257,16 +266,21 @@ def _rows_frame(entity: Entity, rows: list[dict[str, object]]) -> pl.DataFrame:
 
 def parse_parquet(entity: Entity, raw: bytes) -> pl.DataFrame:
     """Parquet with TPC-H column names; values are kept as their text form. Columns the file
-    lacks are left out (the rows of all files are aligned by name)."""
+    lacks are left out (the rows of all files are aligned by name); columns the contract does not
+    know are kept as one JSON text column (`_extra_columns`)."""
     frame = pl.read_parquet(io.BytesIO(raw))
     frame = frame.rename({name: name.strip().lower() for name in frame.columns})
     known = [name for name in _record_columns(entity) if name in frame.columns]
-    return (
-        frame.select(known)
-        .cast(pl.String)
-        .with_columns(
-            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(lin.SOURCE_LINE),
-            pl.lit(None, pl.String).alias(lin.LAYOUT_ERROR),
-            pl.lit(None, pl.String).alias(lin.RAW_RECORD),
-        )
+    unknown = [name for name in frame.columns if name not in set(_record_columns(entity))]
+    extra = (
+        pl.struct(pl.col(unknown).cast(pl.String)).struct.json_encode()
+        if unknown
+        else pl.lit(None, pl.String)
+    )
+    return frame.select(
+        *[pl.col(name).cast(pl.String) for name in known],
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(lin.SOURCE_LINE),
+        pl.lit(None, pl.String).alias(lin.LAYOUT_ERROR),
+        pl.lit(None, pl.String).alias(lin.RAW_RECORD),
+        extra.alias(lin.EXTRA_COLUMNS),
     )

@@ -140,6 +140,9 @@ class WindowedPolarsTypeHandler(DeltaLakePolarsTypeHandler):
             options["partition_by"] = [LAYOUT_COLUMN]
             if _table_exists(connection):
                 options["predicate"] = window.predicate(dtype)
+                # a column the contract gained (bronze's `_extra_columns`) is added to the
+                # table; rows written before it read null there
+                options["schema_mode"] = "merge"
         written = _RowCounter(frame, window)
         version = _write_with_retries(connection, written, options)
         metadata = {

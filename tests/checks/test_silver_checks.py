@@ -28,6 +28,7 @@ def test_clean_day_passes_every_check_with_its_figures(
     assert {name: e.passed for name, e in evaluations.items()} == {
         "known_layout": True,
         "rows_per_file": True,
+        "known_columns": True,
         "contract": True,
         "primary_key_unique": True,
         "reconciliation": True,

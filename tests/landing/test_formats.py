@@ -79,10 +79,13 @@ def test_csv_any_column_order_extra_columns_bom_crlf_and_quotes() -> None:
         '"multi\r\nline, quoted",x,AFRICA,0\r\n'
         "plain,y,AMERICA,1\r\n"
     ).encode()
-    assert records(parse(content, "csv")) == [
+    frame = parse(content, "csv")
+    assert records(frame) == [
         (2, "0", "AFRICA", "multi\r\nline, quoted", None, None, None),
         (4, "1", "AMERICA", "plain", None, None, None),
     ]
+    # the column the contract does not know is kept, not dropped
+    assert frame[lin.EXTRA_COLUMNS].to_list() == ['{"extra":"x"}', '{"extra":"y"}']
 
 
 def test_csv_missing_column_is_null_and_ragged_rows_are_layout_errors() -> None:
@@ -108,6 +111,21 @@ def test_parquet_values_become_text() -> None:
     assert records(parse(buffer.getvalue(), "parquet")) == [
         (1, "0", "AFRICA", "c", None, None, None)
     ]
+
+
+def test_parquet_columns_the_contract_does_not_know_are_kept_as_text() -> None:
+    buffer = io.BytesIO()
+    pl.DataFrame(
+        {"r_regionkey": [0], "r_name": ["AFRICA"], "Loyalty": [3], "seen": [dt.date(2024, 1, 2)]}
+    ).write_parquet(buffer)
+    frame = parse(buffer.getvalue(), "parquet")
+    assert records(frame) == [(1, "0", "AFRICA", None, None, None, None)]
+    assert frame[lin.EXTRA_COLUMNS].to_list() == ['{"loyalty":"3","seen":"2024-01-02"}']
+
+
+def test_a_file_with_only_known_columns_has_no_extra_columns() -> None:
+    frame = parse(b"r_regionkey,r_name,r_comment\n0,AFRICA,c\n", "csv")
+    assert frame[lin.EXTRA_COLUMNS].to_list() == [None]
 
 
 def test_gzip_of_any_format_is_read() -> None:

@@ -36,9 +36,12 @@ def graph(column_type: str) -> list[dg.AssetsDefinition]:
     def events(context: dg.AssetExecutionContext) -> pl.DataFrame:
         window = context.partition_time_window
         days = pl.date_range(window.start.date(), window.end.date(), closed="left", eager=True)
-        return pl.DataFrame(
+        frame = pl.DataFrame(
             {"day": [as_value(d) for d in days], "version": context.run.tags.get("version", "1")}
         )
+        if "note" in context.run.tags:  # a column a later release of the contract added
+            frame = frame.with_columns(note=pl.lit(context.run.tags["note"]))
+        return frame
 
     @dg.asset(key=["silver", "all_events"], ins={"events": dg.AssetIn(["bronze", "events"])})
     def all_events(events: pl.DataFrame) -> pl.DataFrame:
@@ -65,8 +68,9 @@ def run(
     partition: str | None = None,
     span: tuple[str, str] | None = None,
     version: str = "1",
+    note: str | None = None,
 ) -> None:
-    tags = {"version": version}
+    tags = {"version": version} | ({"note": note} if note else {})
     if span:
         tags |= {RANGE_START_TAG: span[0], RANGE_END_TAG: span[1]}
     io_manager = LakeIOManager(root_uri=str(lake), storage_options=LocalConfig())
@@ -122,6 +126,14 @@ def test_partition_range_writes_every_day_also_on_an_existing_table(
         ("2024-02-01", "2"),
         ("2024-02-02", "1"),
     ]
+
+
+def test_a_column_the_contract_gained_is_added_to_an_existing_table(tmp_path: Path) -> None:
+    assets = graph("date")
+    run(assets, tmp_path, "bronze/events", span=("2024-01-01", "2024-01-03"))
+    run(assets, tmp_path, "bronze/events", partition="2024-01-02", version="2", note="new")
+    frame = pl.read_delta(str(tmp_path / "bronze/events")).sort("day")
+    assert frame.select("version", "note").rows() == [("1", None), ("2", "new"), ("1", None)]
 
 
 def test_partitioned_downstream_reads_exactly_its_range(tmp_path: Path) -> None:
