@@ -30,6 +30,8 @@ CELERY_BACKEND = "PLATFORM_CELERY_BACKEND"
 WAREHOUSE_LOCK_TIMEOUT = "PLATFORM_WAREHOUSE_LOCK_TIMEOUT_SECONDS"
 WAREHOUSE_BUSY_RETRIES = "PLATFORM_WAREHOUSE_BUSY_RETRIES"
 WAREHOUSE_READER_TIMEOUT = "PLATFORM_WAREHOUSE_READER_TIMEOUT_SECONDS"
+STEP_RETRIES = "PLATFORM_STEP_RETRIES"
+STEP_RETRY_DELAY = "PLATFORM_STEP_RETRY_DELAY_SECONDS"
 PARTITIONS_START = "PLATFORM_PARTITIONS_START"
 SENSOR_INTERVAL = "PLATFORM_SENSOR_INTERVAL_SECONDS"
 AUTOMATION_INTERVAL = "PLATFORM_AUTOMATION_INTERVAL_SECONDS"
@@ -70,6 +72,10 @@ LOCAL_DEFAULTS = {
     # newest order is yesterday and writes its first date to data/demo.env, which `make run` reads
     PARTITIONS_START: TPCH_FIRST_ORDER_DATE,
     # how often the landing sensor lists the landing zone, and the automation sensor evaluates
+    # how many more times a step that failed on a transient error is run (object store or
+    # database unreachable, a lost commit race), first after this delay, then doubling
+    STEP_RETRIES: "3",
+    STEP_RETRY_DELAY: "10",
     SENSOR_INTERVAL: "30",
     AUTOMATION_INTERVAL: "30",
     ALERT_INTERVAL: "15",

@@ -9,6 +9,7 @@ import polars as pl
 from pydantic import Field
 
 from data_platform.assets.chunks import Spill, scratch, windows
+from data_platform.automation.retries import only_transient_retried, step_retry_policy
 from data_platform.catalog.keys import lake_key
 from data_platform.catalog.metadata import (
     add_counts_per_partition,
@@ -51,7 +52,9 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         metadata=table_metadata(entity, lin.bronze_schema(entity)),
         check_specs=bronze_checks.specs(key),
+        retry_policy=step_retry_policy(),
     )
+    @only_transient_retried
     def _bronze(
         context: dg.AssetExecutionContext, config: BronzeConfig, landing_zone: LandingZone
     ) -> Iterator[dg.Output[pl.LazyFrame] | dg.AssetCheckResult]:

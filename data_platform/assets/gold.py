@@ -11,6 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtProject, dbt_
 
 from data_platform import settings
 from data_platform.assets.gold_metadata import column_lineage, mart_metadata
+from data_platform.automation.retries import only_transient_retried, step_retry_policy
 from data_platform.catalog.keys import gold_key
 from data_platform.catalog.partitions import partition_dates
 from data_platform.resources.dbt import GoldDbt
@@ -132,7 +133,9 @@ def gold_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition
             exclude="" if daily else DAILY_SELECTION,
             partitions_def=partitions if daily else None,
             backfill_policy=dg.BackfillPolicy.single_run() if daily else None,
+            retry_policy=step_retry_policy(),
         )
+        @only_transient_retried
         def _marts(
             context: dg.AssetExecutionContext, dbt: GoldDbt, warehouse: Warehouse
         ) -> Iterator[Any]:

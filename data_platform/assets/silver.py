@@ -7,6 +7,7 @@ import polars as pl
 from pydantic import Field
 
 from data_platform.assets.chunks import Spill, scratch, windows
+from data_platform.automation.retries import only_transient_retried, step_retry_policy
 from data_platform.catalog.keys import lake_key
 from data_platform.catalog.metadata import (
     add_counts_per_partition,
@@ -83,7 +84,9 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
         check_specs=silver_checks.specs(entity, silver_key),
         partitions_def=partitions if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
+        retry_policy=step_retry_policy(),
     )
+    @only_transient_retried
     def _silver(
         context: dg.AssetExecutionContext, config: SilverConfig, bronze: pl.LazyFrame, lake: Lake
     ) -> Iterator[dg.Output[pl.LazyFrame] | dg.AssetCheckResult]:

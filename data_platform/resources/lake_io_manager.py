@@ -31,6 +31,7 @@ from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from pydantic import model_validator
 
 # the handler interface and its types: private, no public alias
+from data_platform.automation.retries import final_unless_transient
 from data_platform.compat import DbTypeHandler, TableConnection, TableSlice
 
 LAYOUT_COLUMN = "_lake_month"
@@ -117,6 +118,7 @@ def month_of(column: str, dtype: pl.DataType) -> pl.Expr:
 class WindowedPolarsTypeHandler(DeltaLakePolarsTypeHandler):
     """Writes replace exactly their window; reads return exactly the requested window."""
 
+    @final_unless_transient()
     def handle_output(
         self,
         context: OutputContext,
@@ -154,6 +156,7 @@ class WindowedPolarsTypeHandler(DeltaLakePolarsTypeHandler):
             metadata["dagster/row_count"] = MetadataValue.int(written.rows)
         context.add_output_metadata(metadata)
 
+    @final_unless_transient()
     def load_input(
         self,
         context: InputContext,
