@@ -114,7 +114,8 @@ order by revenue desc;
 
 create or replace table gold.customer_lifetime_value as
 select
-    c.c_custkey, c.c_name, n.n_name as nation,
+    -- gold's customer name is a keyed pseudonym (dbt_project/macros/privacy.sql)
+    c.c_custkey, left(sha256('{salt}' || c.c_name), 16) as c_name, n.n_name as nation,
     min(o.o_orderdate) as first_order_date,
     max(o.o_orderdate) as last_order_date,
     count(*)::bigint as order_count,

@@ -7,13 +7,17 @@ from pathlib import Path
 
 import duckdb
 
+from data_platform import settings
+
 SCRIPT = Path(__file__).with_name("plain_duckdb.sql")
 
 
 def main(landing: str, database: str) -> int:
     Path(database).unlink(missing_ok=True)
     connection = duckdb.connect(database)
-    connection.execute(SCRIPT.read_text().replace("{landing}", landing))
+    # the salt gold's pseudonyms are keyed with, as the platform reads it
+    salt = settings.read(settings.PSEUDONYM_SALT).replace("'", "''")
+    connection.execute(SCRIPT.read_text().replace("{landing}", landing).replace("{salt}", salt))
     connection.close()
     return 0
 

@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import os
 import platform as host
+import secrets
 import shutil
 import sys
 import tempfile
@@ -35,6 +36,7 @@ from typing import Any
 import duckdb
 
 from benchmarks.process_tree import Measured, measure
+from data_platform import settings
 from data_platform.resources.warehouse import Warehouse
 from data_platform.simulate.oracle import expected, mismatches
 from deploy.production_stack import ProductionStack
@@ -281,6 +283,8 @@ def main() -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     landing, first, last = land(workdir, args.sf)
+    # one pseudonym salt for every pipeline and the oracle (the production stack takes it too)
+    os.environ.setdefault(settings.PSEUDONYM_SALT, secrets.token_hex(16))
     oracle = expected(args.sf)
     pipelines = [run_plain(workdir, landing, oracle)]
     if "local" in args.profiles:

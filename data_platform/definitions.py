@@ -8,14 +8,17 @@ from data_platform import profiles, settings
 from data_platform.assets.bronze import bronze_asset
 from data_platform.assets.gold import gold_assets
 from data_platform.assets.landing import landing_zone_asset
+from data_platform.assets.quality import quality_assets
 from data_platform.assets.silver import silver_assets
 from data_platform.automation import policy
 from data_platform.catalog.partitions import daily_partitions
+from data_platform.checks.drop_arrival import drop_arrival_checks, drop_arrival_schedule
 from data_platform.checks.gold import revenue_check
 from data_platform.checks.silver_relations import relation_checks
 from data_platform.contracts import ENTITIES
 from data_platform.jobs.lake_maintenance import lake_maintenance_job, lake_maintenance_schedule
 from data_platform.jobs.lake_restore import lake_restore_job
+from data_platform.jobs.retention import build_retention_job, retention_schedule
 from data_platform.sensors.alert_sensor import build_alert_sensor
 from data_platform.sensors.landing_sensor import build_landing_sensor
 
@@ -28,6 +31,7 @@ def build_definitions() -> dg.Definitions:
         *(bronze_asset(entity, partitions) for entity in ENTITIES),
         *(silver_assets(entity, partitions) for entity in ENTITIES),
         *gold_assets(partitions),
+        quality_assets(partitions),
     ]
     automation = dg.AutomationConditionSensorDefinition(
         "automation_sensor",
@@ -39,12 +43,16 @@ def build_definitions() -> dg.Definitions:
         emit_backfills=True,
     )
     landing = build_landing_sensor(partitions, int(settings.read(settings.SENSOR_INTERVAL)))
+    timezone = settings.read(settings.FRESHNESS_TIMEZONE)
+    drop_arrival = drop_arrival_checks(int(settings.read(settings.DROP_LAG_DAYS)), timezone)
+    deadline = settings.read(settings.DROP_DEADLINE_CRON)
+    drop_deadline = [drop_arrival_schedule(drop_arrival, deadline, timezone)] if deadline else []
     return dg.Definitions(
         assets=assets,
-        asset_checks=[*relation_checks(partitions), revenue_check(partitions)],
+        asset_checks=[*relation_checks(partitions), revenue_check(partitions), *drop_arrival],
         executor=profiles.executor(),
-        jobs=[lake_maintenance_job, lake_restore_job],
-        schedules=[lake_maintenance_schedule],
+        jobs=[lake_maintenance_job, lake_restore_job, build_retention_job()],
+        schedules=[lake_maintenance_schedule, retention_schedule, *drop_deadline],
         sensors=[
             landing,
             automation,

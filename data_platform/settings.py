@@ -23,6 +23,8 @@ PROFILE = "PLATFORM_PROFILE"
 LANDING_DIR = "PLATFORM_LANDING_DIR"
 LAKE_DIR = "PLATFORM_LAKE_DIR"
 WAREHOUSE_PATH = "PLATFORM_WAREHOUSE_PATH"
+QUALITY_PATH = "PLATFORM_QUALITY_PATH"
+QUALITY_CATALOG = "PLATFORM_QUALITY_CATALOG"
 GOLD_CATALOG = "PLATFORM_GOLD_CATALOG"
 GOLD_DATA_PATH = "PLATFORM_GOLD_DATA_PATH"
 CELERY_BROKER = "PLATFORM_CELERY_BROKER"
@@ -33,6 +35,7 @@ WAREHOUSE_READER_TIMEOUT = "PLATFORM_WAREHOUSE_READER_TIMEOUT_SECONDS"
 STEP_RETRIES = "PLATFORM_STEP_RETRIES"
 STEP_RETRY_DELAY = "PLATFORM_STEP_RETRY_DELAY_SECONDS"
 PARTITIONS_START = "PLATFORM_PARTITIONS_START"
+PSEUDONYM_SALT = "PLATFORM_PSEUDONYM_SALT"
 SENSOR_INTERVAL = "PLATFORM_SENSOR_INTERVAL_SECONDS"
 AUTOMATION_INTERVAL = "PLATFORM_AUTOMATION_INTERVAL_SECONDS"
 ALERT_INTERVAL = "PLATFORM_ALERT_INTERVAL_SECONDS"
@@ -47,6 +50,11 @@ FRESHNESS_DIMENSIONS_FAIL_AFTER = "PLATFORM_FRESHNESS_DIMENSIONS_FAIL_AFTER"
 FRESHNESS_DEADLINE_CRON = "PLATFORM_FRESHNESS_DEADLINE_CRON"
 FRESHNESS_DEADLINE_WINDOW = "PLATFORM_FRESHNESS_DEADLINE_WINDOW"
 FRESHNESS_TIMEZONE = "PLATFORM_FRESHNESS_TIMEZONE"
+DROP_LAG_DAYS = "PLATFORM_DROP_LAG_DAYS"
+DROP_DEADLINE_CRON = "PLATFORM_DROP_DEADLINE_CRON"
+RETENTION_LANDING_DAYS = "PLATFORM_RETENTION_LANDING_DAYS"
+RETENTION_QUARANTINE_DAYS = "PLATFORM_RETENTION_QUARANTINE_DAYS"
+RETENTION_DELTA_HOURS = "PLATFORM_RETENTION_DELTA_HOURS"
 
 LOCAL_DEFAULTS = {
     # `local` (SQLite instance, local disk, steps in the run's process) or `production`
@@ -55,6 +63,13 @@ LOCAL_DEFAULTS = {
     LANDING_DIR: "data/landing",
     LAKE_DIR: "data/lake",
     WAREHOUSE_PATH: "data/warehouse.duckdb",
+    # the quality mart (data_platform/assets/quality.py): its own DuckDB file, as gold's admits
+    # one writer; empty: `data_quality.duckdb` beside the warehouse (not `quality.duckdb`: DuckDB
+    # names the catalog after the file, and a catalog `quality` hides the mart's schema
+    # `quality`); in the production profile a DuckLake, by default gold's (`ducklake:postgres:`
+    # and PLATFORM_GOLD_CATALOG)
+    QUALITY_PATH: "",
+    QUALITY_CATALOG: "",
     # the production profile's gold: a DuckLake catalog (a libpq connection string for its
     # PostgreSQL database) and the object-store prefix its data files go to
     GOLD_CATALOG: "dbname=platform_gold host=127.0.0.1 user=postgres",
@@ -68,14 +83,19 @@ LOCAL_DEFAULTS = {
     WAREHOUSE_READER_TIMEOUT: "1800",
     # and how many times such a build is run again (30 s apart) before its run fails
     WAREHOUSE_BUSY_RETRIES: "10",
-    # the first business date (daily partition); `make demo-data` lands TPC-H shifted so that its
-    # newest order is yesterday and writes its first date to data/demo.env, which `make run` reads
-    PARTITIONS_START: TPCH_FIRST_ORDER_DATE,
-    # how often the landing sensor lists the landing zone, and the automation sensor evaluates
     # how many more times a step that failed on a transient error is run (object store or
     # database unreachable, a lost commit race), first after this delay, then doubling
     STEP_RETRIES: "3",
     STEP_RETRY_DELAY: "10",
+    # the first business date (daily partition); `make demo-data` lands TPC-H shifted so that its
+    # newest order is yesterday and writes its first date to data/demo.env, which `make run` reads
+    PARTITIONS_START: TPCH_FIRST_ORDER_DATE,
+    # the key of gold's pseudonyms (dbt_project/macros/privacy.sql). This default is public, fit
+    # for the local profile's synthetic demo data only; the production profile has no default:
+    # set a secret there (e.g. `openssl rand -hex 32`), and never change it, or every pseudonym
+    # changes with it
+    PSEUDONYM_SALT: "local-demo-salt-not-a-secret",
+    # how often the landing sensor lists the landing zone, and the automation sensor evaluates
     SENSOR_INTERVAL: "30",
     AUTOMATION_INTERVAL: "30",
     ALERT_INTERVAL: "15",
@@ -93,6 +113,15 @@ LOCAL_DEFAULTS = {
     FRESHNESS_DEADLINE_CRON: "",
     FRESHNESS_DEADLINE_WINDOW: "24h",
     FRESHNESS_TIMEZONE: "UTC",
+    # data-time freshness (checks/drop_arrival.py): at this cron (in the timezone above; empty
+    # turns it off), silver's newest business date must be at most this many days before today
+    DROP_DEADLINE_CRON: "0 9 * * *",
+    DROP_LAG_DAYS: "1",
+    # retention (data_platform/jobs/retention.py): landed files move to the archive, quarantine
+    # rows age out, after this many days; the lake's Delta history is kept this many hours
+    RETENTION_LANDING_DAYS: "30",
+    RETENTION_QUARANTINE_DAYS: "90",
+    RETENTION_DELTA_HOURS: "168",
 }
 
 
@@ -104,6 +133,11 @@ def read(name: str) -> str:
 def env_or_default(name: str) -> str | dg.EnvVar:
     """A setting for resource config: the environment variable if set, else the local default."""
     return dg.EnvVar(name) if os.environ.get(name) else LOCAL_DEFAULTS[name]
+
+
+def env_only(name: str) -> str | dg.EnvVar:
+    """A setting the production profile takes from the environment alone: empty when unset."""
+    return dg.EnvVar(name) if os.environ.get(name) else ""
 
 
 def is_s3(name: str) -> bool:

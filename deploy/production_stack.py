@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -64,6 +65,17 @@ def until(what: Callable[[], T | None], timeout: float, every: float = 1.0, why:
         time.sleep(every)
 
 
+def _stack_salt(root: Path) -> str:
+    """The stack's pseudonym salt, made once and kept beside its data (readable by its owner
+    only): pseudonyms stay the same across restarts of the stack."""
+    path = root / "pseudonym.salt"
+    if not path.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 @dataclass
 class Services:
     """Where the stack's services are: PostgreSQL, the broker, the object store."""
@@ -97,6 +109,7 @@ class ProductionStack:
         self.port = free_port()
         self.code_port = free_port()
         self.s3_endpoint = self.services.s3_endpoint
+        self.pseudonym_salt = os.environ.get("PLATFORM_PSEUDONYM_SALT") or _stack_salt(self.root)
 
     @property
     def url(self) -> str:
@@ -144,6 +157,7 @@ class ProductionStack:
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "platform"),
             "AWS_REGION": self.services.region,
             "AWS_ALLOW_HTTP": "true",
+            "PLATFORM_PSEUDONYM_SALT": self.pseudonym_salt,
             **self.extra_env,
         }
 

@@ -17,6 +17,7 @@ import dagster as dg
 import polars as pl
 import pytest
 from dagster_deltalake import LocalConfig
+from dagster_duckdb_polars import DuckDBPolarsIOManager
 from moto.server import ThreadedMotoServer
 
 from data_platform import profiles
@@ -47,7 +48,8 @@ def warehouse_path(tmp_path: Path) -> Path:
 
 
 def platform_resources(root: Path) -> dict[str, object]:
-    """The platform's resources with every location under `root`: landing/, lake/, a warehouse."""
+    """The platform's resources with every location under `root`: landing/, lake/, a warehouse
+    and the quality mart's file."""
     lake = str(root / "lake")
     return {
         **profiles.resources(),
@@ -55,6 +57,7 @@ def platform_resources(root: Path) -> dict[str, object]:
         "lake_io_manager": LakeIOManager(root_uri=lake, storage_options=LocalConfig()),
         "lake": Lake(root_uri=lake),
         "warehouse": Warehouse(path=str(root / "warehouse.duckdb"), lake_dir=lake),
+        "quality_io_manager": DuckDBPolarsIOManager(database=str(root / "data_quality.duckdb")),
     }
 
 

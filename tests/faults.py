@@ -39,10 +39,7 @@ class Outage:
 
     def _down(self) -> bool:
         with self._lock:
-            return (
-                self.down_since is not None
-                and time.monotonic() - self.down_since < self.seconds
-            )
+            return self.down_since is not None and time.monotonic() - self.down_since < self.seconds
 
     def _trip(self) -> None:
         with self._lock:

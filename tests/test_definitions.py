@@ -113,8 +113,20 @@ def test_every_asset_opens_with_one_business_sentence(definitions: dg.Definition
 
 def test_every_asset_has_its_layer_owner_and_kinds(definitions: dg.Definitions) -> None:
     graph = definitions.resolve_asset_graph()
-    groups = {"bronze": "bronze", "silver": "silver", "quarantine": "silver", "gold": "gold"}
-    storage = {"bronze": "delta", "silver": "delta", "quarantine": "delta", "gold": "duckdb"}
+    groups = {
+        "bronze": "bronze",
+        "silver": "silver",
+        "quarantine": "silver",
+        "gold": "gold",
+        "quality": "quality",
+    }
+    storage = {
+        "bronze": "delta",
+        "silver": "delta",
+        "quarantine": "delta",
+        "gold": "duckdb",
+        "quality": "duckdb",
+    }
     for key in graph.get_all_asset_keys():
         node, layer = graph.get(key), key.path[0]
         assert node.tags["layer"] == layer, key

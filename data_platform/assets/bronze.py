@@ -58,7 +58,8 @@ def bronze_asset(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Asse
     def _bronze(
         context: dg.AssetExecutionContext, config: BronzeConfig, landing_zone: LandingZone
     ) -> Iterator[dg.Output[pl.LazyFrame] | dg.AssetCheckResult]:
-        scan = landing_zone.scan([e.name for e in ENTITIES], under=entity.name)
+        # with the archive: retention moves old files there, and a rebuilt date needs them all
+        scan = landing_zone.scan([e.name for e in ENTITIES], under=entity.name, archived=True)
         for misfit in scan.misfits:
             context.log.warning(f"passed over {misfit.path}: {misfit.reason}")
         ingested_at = pl.lit(dt.datetime.now(dt.UTC), lin.UTC_TIMESTAMP).alias(lin.INGESTED_AT)

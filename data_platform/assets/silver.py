@@ -15,7 +15,7 @@ from data_platform.catalog.metadata import (
     records_table,
     table_metadata,
 )
-from data_platform.catalog.partitions import partition_dates
+from data_platform.catalog.partitions import DateWindow, partition_dates
 from data_platform.checks import silver as silver_checks
 from data_platform.checks.contract_schema import failures as contract_failures
 from data_platform.contracts import Entity
@@ -55,6 +55,8 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
             kinds={"delta", "polars"},
             tags={"layer": key.path[0]},
             io_manager_key="lake_io_manager",
+            # not written when a blocking check fails (what runs downstream in the run is skipped)
+            is_required=False,
             # the UI links silver and its quarantine, the two tables this step writes
             metadata={
                 **table_metadata(entity, schema),
@@ -124,14 +126,44 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
                 }
             balanced = all(result_balanced(frame) for frame in outcomes)
             context.log.info(f"where the landed rows went: {_sums(totals)}")
-            yield dg.Output(silver.scan(), output_name="silver", metadata={"balanced": balanced})
-            yield dg.Output(quarantine.scan(), output_name="quarantine", metadata=detail)
+            # write, audit, publish: the blocking checks judge the version about to be written
+            # (the run's rows with the rest of the table) before it is committed
+            span = partition_dates(context)
+            blocking = [
+                silver_checks.contract(silver_key, pl.concat(failed)),
+                silver_checks.primary_key_unique(
+                    entity, silver_key, _as_published(entity, lake, silver_key, silver, span), span
+                ),
+            ]
+            if all(check.passed for check in blocking):
+                yield dg.Output(
+                    silver.scan(), output_name="silver", metadata={"balanced": balanced}
+                )
+                yield dg.Output(quarantine.scan(), output_name="quarantine", metadata=detail)
+            else:
+                version = lake.version(silver_key)
+                context.log.error(
+                    f"not published: a blocking check failed; readers stay on version {version}"
+                    f" of {silver_key.to_user_string()} and its quarantine"
+                )
+                blocking = [silver_checks.unpublished(check, version) for check in blocking]
         files = pl.concat(per_file)
-        yield silver_checks.contract(silver_key, pl.concat(failed))
-        span = partition_dates(context)
-        yield silver_checks.primary_key_unique(entity, silver_key, lake.scan(silver_key), span)
+        yield from blocking
         yield silver_checks.reconciliation(silver_key, files)
         landed_rows, rejected_rows = int(files["landed"].sum()), int(files["quarantined"].sum())
         yield silver_checks.quarantine_rate(entity, silver_key, landed_rows, rejected_rows)
 
     return _silver
+
+
+def _as_published(
+    entity: Entity, lake: Lake, key: dg.AssetKey, written: Spill, span: DateWindow | None
+) -> pl.LazyFrame:
+    """The table as it would read once the run's rows replace its window (all of it, unpartitioned):
+    the key columns and the business date, enough for the key check."""
+    columns = [*entity.primary_key, lin.BUSINESS_DATE]
+    new = written.scan().select(columns)
+    if span is None or not lake.exists(key):
+        return new
+    rest = lake.scan(key).filter(~lin.in_business_dates(*span)).select(columns)
+    return pl.concat([rest, new])

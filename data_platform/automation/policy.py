@@ -22,6 +22,9 @@ def apply(spec: dg.AssetSpec) -> dg.AssetSpec:
         return spec.replace_attributes(
             automation_condition=follows_each_partition(), freshness_policy=policy
         )
+    if layer == "quality":
+        # a measurement of silver's days, not data anyone waits on: no freshness policy of its own
+        return spec.replace_attributes(automation_condition=follows_each_partition())
     if layer == "gold":
         condition = follows_each_partition() if daily else follows_each_batch()
         return spec.replace_attributes(

@@ -11,6 +11,21 @@ import polars as pl
 from data_platform.compat import add_partition_metadata_in_bulk
 from data_platform.contracts import Entity
 from data_platform.contracts import lineage as lin
+from data_platform.contracts.model import Classification
+
+# Lineage columns that hold landed values as they came: as sensitive as the entity's most
+# sensitive column, or, for columns the contract does not know (yet), as personal data.
+RAW_VALUES = (lin.RAW_RECORD, lin.DETAIL)
+UNCLASSIFIED_VALUES = (lin.EXTRA_COLUMNS,)
+
+
+def classification(entity: Entity, name: str) -> Classification:
+    """How sensitive the values of a layer's column are (the UI's column tag `classification`)."""
+    if name in entity.column_names:
+        return entity.column(name).classification
+    if name in RAW_VALUES:
+        return entity.sensitivity
+    return Classification.PII if name in UNCLASSIFIED_VALUES else Classification.PUBLIC
 
 
 def column_schema(entity: Entity, schema: dict[str, pl.DataType]) -> dg.TableSchema:
@@ -21,7 +36,12 @@ def column_schema(entity: Entity, schema: dict[str, pl.DataType]) -> dg.TableSch
 
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(name=name, type=str(dtype), description=description(name))
+            dg.TableColumn(
+                name=name,
+                type=str(dtype),
+                description=description(name),
+                tags={"classification": classification(entity, name).value},
+            )
             for name, dtype in schema.items()
         ]
     )

@@ -81,6 +81,23 @@ def primary_key_unique(
     return offenders(duplicates, "duplicate_keys", asset_key=key, check_name="primary_key_unique")
 
 
+def unpublished(result: dg.AssetCheckResult, version: int | None) -> dg.AssetCheckResult:
+    """A blocking check's result when a failure kept the run's version from being published:
+    readers stay on `version` (none: the table was never published)."""
+    held = "no version" if version is None else f"version {version}"
+    return dg.AssetCheckResult(
+        asset_key=result.asset_key,
+        check_name=result.check_name,
+        passed=result.passed,
+        severity=result.severity,
+        description=f"not published: readers stay on {held}",
+        metadata={
+            **result.metadata,
+            "readers_see_version": dg.MetadataValue.int(-1 if version is None else version),
+        },
+    )
+
+
 def reconciliation(key: dg.AssetKey, per_file: pl.DataFrame) -> dg.AssetCheckResult:
     """`per_file` has one row per source file and date with the outcome counts."""
     unbalanced = per_file.filter(unaccounted() != 0)

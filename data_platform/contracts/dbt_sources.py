@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from data_platform import settings
+from data_platform.contracts.model import Column
 from data_platform.contracts.tpch import ENTITIES
 
 SOURCES_FILE = settings.DBT_PROJECT_DIR / "models" / "staging" / "_silver__sources.yml"
@@ -22,6 +23,15 @@ HEADER = (
 EXTERNAL_LOCATION = (
     f"delta_scan('{{{{ env_var('{settings.LAKE_DIR}', '../data/lake') }}}}/silver/{{name}}')"
 )
+
+
+def column_meta(column: Column) -> dict[str, str]:
+    """The column's classification and, for personal data, the treatment gold gives it (which
+    `macros/privacy.sql` reads)."""
+    meta = {"classification": column.classification.value}
+    if column.gold_treatment is not None:
+        meta["gold_treatment"] = column.gold_treatment.value
+    return meta
 
 
 def sources() -> dict[str, Any]:
@@ -42,6 +52,7 @@ def sources() -> dict[str, Any]:
                                 "name": column.name,
                                 "description": column.description,
                                 "data_type": column.kind.sql_type,
+                                "meta": column_meta(column),
                             }
                             for column in entity.columns
                         ],

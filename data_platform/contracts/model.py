@@ -45,11 +45,43 @@ _SQL_TYPES: dict[ColumnKind, str] = {
 }
 
 
+class Classification(Enum):
+    """How sensitive a column's values are, least to most; the UI shows it as the column tag
+    `classification`, dbt as column meta."""
+
+    PUBLIC = "public"
+    # money amounts: balances, prices, costs
+    FINANCIAL = "financial"
+    # personal data: what identifies or reaches a person (names, addresses, phone numbers)
+    PII = "pii"
+
+    @property
+    def rank(self) -> int:
+        return list(Classification).index(self)
+
+
+class GoldTreatment(Enum):
+    """What gold carries instead of a personal value (see `macros/privacy.sql`)."""
+
+    # a keyed hash: the same value has the same pseudonym, which without the salt reveals nothing
+    PSEUDONYM = "pseudonym"
+    # every letter and digit replaced by `*`: only the value's shape remains
+    MASK = "mask"
+
+
 @dataclass(frozen=True)
 class Column:
+    """A column of an entity; a `pii` column, and only a `pii` column, says how gold carries it."""
+
     name: str
     kind: ColumnKind
     description: str
+    classification: Classification = Classification.PUBLIC
+    gold_treatment: GoldTreatment | None = None
+
+    def __post_init__(self) -> None:
+        if (self.classification is Classification.PII) != (self.gold_treatment is not None):
+            raise ValueError(f"{self.name}: a pii column, and only a pii column, has a treatment")
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,3 +148,8 @@ class Entity:
     @property
     def column_types(self) -> dict[str, pl.DataType]:
         return {column.name: column.kind.dtype for column in self.columns}
+
+    @property
+    def sensitivity(self) -> Classification:
+        """The most sensitive classification of its columns: that of a whole raw record."""
+        return max((column.classification for column in self.columns), key=lambda c: c.rank)

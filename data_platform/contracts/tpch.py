@@ -7,13 +7,29 @@ from decimal import Decimal
 import polars as pl
 
 from data_platform.contracts.lineage import BUSINESS_DATE
-from data_platform.contracts.model import Column, ColumnKind, Entity, Reference, Rule
+from data_platform.contracts.model import (
+    Classification,
+    Column,
+    ColumnKind,
+    Entity,
+    GoldTreatment,
+    Reference,
+    Rule,
+)
 
 ID = ColumnKind.IDENTIFIER
 INT = ColumnKind.INTEGER
 DEC = ColumnKind.DECIMAL
 DATE = ColumnKind.DATE
 TEXT = ColumnKind.TEXT
+
+# A column's classification and, for personal data, what gold carries instead (unmarked: public).
+# Names get a pseudonym, so a person stays one row, joinable, in every mart; addresses and phone
+# numbers are masked: nothing in gold needs them told apart.
+Sensitivity = tuple[Classification, GoldTreatment | None]
+PSEUDONYMIZED: Sensitivity = (Classification.PII, GoldTreatment.PSEUDONYM)
+MASKED: Sensitivity = (Classification.PII, GoldTreatment.MASK)
+MONEY: Sensitivity = (Classification.FINANCIAL, None)
 
 
 ORDER_DATE = pl.col(BUSINESS_DATE)  # the landing folder of orders and lineitem
@@ -33,8 +49,14 @@ def _one_of(column: str, *values: str) -> pl.Expr:
     return pl.col(column).is_in(values)
 
 
-def _columns(*specs: tuple[str, ColumnKind, str]) -> tuple[Column, ...]:
-    return tuple(Column(name, kind, description) for name, kind, description in specs)
+def _columns(
+    *specs: tuple[str, ColumnKind, str] | tuple[str, ColumnKind, str, Sensitivity],
+) -> tuple[Column, ...]:
+    columns = []
+    for name, kind, description, *sensitivity in specs:
+        classification, treatment = sensitivity[0] if sensitivity else (Classification.PUBLIC, None)
+        columns.append(Column(name, kind, description, classification, treatment))
+    return tuple(columns)
 
 
 REGION = Entity(
@@ -71,7 +93,7 @@ PART = Entity(
         ("p_type", TEXT, "Part type, e.g. ECONOMY ANODIZED STEEL."),
         ("p_size", INT, "Size."),
         ("p_container", TEXT, "Container, e.g. SM BOX."),
-        ("p_retailprice", DEC, "Retail price."),
+        ("p_retailprice", DEC, "Retail price.", MONEY),
         ("p_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("p_partkey",),
@@ -86,11 +108,11 @@ SUPPLIER = Entity(
     description="Suppliers parts are bought from.",
     columns=_columns(
         ("s_suppkey", ID, "Supplier identifier."),
-        ("s_name", TEXT, "Supplier name."),
-        ("s_address", TEXT, "Address."),
+        ("s_name", TEXT, "Supplier name.", PSEUDONYMIZED),
+        ("s_address", TEXT, "Address.", MASKED),
         ("s_nationkey", ID, "Nation the supplier is located in."),
-        ("s_phone", TEXT, "Phone number."),
-        ("s_acctbal", DEC, "Account balance."),
+        ("s_phone", TEXT, "Phone number.", MASKED),
+        ("s_acctbal", DEC, "Account balance.", MONEY),
         ("s_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("s_suppkey",),
@@ -110,7 +132,7 @@ PARTSUPP = Entity(
         ("ps_partkey", ID, "Part offered."),
         ("ps_suppkey", ID, "Supplier offering it."),
         ("ps_availqty", INT, "Quantity available."),
-        ("ps_supplycost", DEC, "Supply cost per unit."),
+        ("ps_supplycost", DEC, "Supply cost per unit.", MONEY),
         ("ps_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("ps_partkey", "ps_suppkey"),
@@ -129,11 +151,11 @@ CUSTOMER = Entity(
     description="Customers who place orders.",
     columns=_columns(
         ("c_custkey", ID, "Customer identifier."),
-        ("c_name", TEXT, "Customer name."),
-        ("c_address", TEXT, "Address."),
+        ("c_name", TEXT, "Customer name.", PSEUDONYMIZED),
+        ("c_address", TEXT, "Address.", MASKED),
         ("c_nationkey", ID, "Nation the customer is located in."),
-        ("c_phone", TEXT, "Phone number."),
-        ("c_acctbal", DEC, "Account balance."),
+        ("c_phone", TEXT, "Phone number.", MASKED),
+        ("c_acctbal", DEC, "Account balance.", MONEY),
         ("c_mktsegment", TEXT, "Market segment, e.g. BUILDING."),
         ("c_comment", TEXT, "Free-text comment."),
     ),
@@ -161,10 +183,10 @@ ORDERS = Entity(
         ("o_orderkey", ID, "Order identifier."),
         ("o_custkey", ID, "Customer who placed the order."),
         ("o_orderstatus", TEXT, "F (fulfilled), O (open) or P (partially fulfilled)."),
-        ("o_totalprice", DEC, "Total price of the order."),
+        ("o_totalprice", DEC, "Total price of the order.", MONEY),
         ("o_orderdate", DATE, "Date the order was placed."),
         ("o_orderpriority", TEXT, "Priority, e.g. 1-URGENT."),
-        ("o_clerk", TEXT, "Clerk who took the order."),
+        ("o_clerk", TEXT, "Clerk who took the order.", PSEUDONYMIZED),
         ("o_shippriority", INT, "Shipping priority."),
         ("o_comment", TEXT, "Free-text comment."),
     ),
@@ -202,7 +224,7 @@ LINEITEM = Entity(
         ("l_suppkey", ID, "Supplier delivering the part."),
         ("l_linenumber", INT, "Line number within the order."),
         ("l_quantity", DEC, "Quantity ordered."),
-        ("l_extendedprice", DEC, "Quantity times the part's retail price."),
+        ("l_extendedprice", DEC, "Quantity times the part's retail price.", MONEY),
         ("l_discount", DEC, "Discount as a fraction, 0.00 to 0.10."),
         ("l_tax", DEC, "Tax as a fraction, 0.00 to 0.08."),
         ("l_returnflag", TEXT, "R (returned), A (accepted) or N (not yet)."),

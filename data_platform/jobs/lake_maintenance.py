@@ -1,7 +1,8 @@
 """Keep the Delta tables compact: daily runs add a file per day, compaction folds them per month.
 
-Reads of a table open one file per month once compacted, instead of one per landed day; vacuum
-then removes files no longer referenced and older than the retention (time travel keeps a week).
+Reads of a table open one file per month once compacted, instead of one per landed day. The files
+compaction replaces stay for time travel until the retention job vacuums them after the declared
+Delta window (`data_platform/jobs/retention.py`), the one place that removes lake history.
 """
 
 import dagster as dg
@@ -18,14 +19,9 @@ class MaintenanceConfig(dg.Config):
         gt=0,
         description="Size compacted files aim for (a month of SF 1 lineitem is well below it).",
     )
-    retention_hours: int = Field(
-        default=7 * 24,
-        ge=0,
-        description="How long files no longer referenced are kept (time travel's reach).",
-    )
 
 
-@dg.op(description="Compact every lake table's small files and vacuum unreferenced ones.")
+@dg.op(description="Compact every lake table's small files.")
 def compact_lake_tables(
     context: dg.OpExecutionContext, config: MaintenanceConfig, lake: Lake
 ) -> dg.Output[int]:
@@ -33,14 +29,12 @@ def compact_lake_tables(
     records = []
     for key, table in lake.tables(keys):
         compacted = table.optimize.compact(target_size=config.target_file_bytes)
-        vacuumed = table.vacuum(retention_hours=config.retention_hours, dry_run=False)
         records.append(
             dg.TableRecord(
                 {
                     "table": key.to_user_string(),
                     "files_removed": int(compacted.get("numFilesRemoved", 0)),
                     "files_added": int(compacted.get("numFilesAdded", 0)),
-                    "files_vacuumed": len(vacuumed),
                 }
             )
         )
@@ -50,13 +44,12 @@ def compact_lake_tables(
             dg.TableColumn("table", "string"),
             dg.TableColumn("files_removed", "int"),
             dg.TableColumn("files_added", "int"),
-            dg.TableColumn("files_vacuumed", "int"),
         ]
     )
     return dg.Output(len(records), metadata={"tables": dg.MetadataValue.table(records, schema)})
 
 
-@dg.job(description="Compact and vacuum the lake's Delta tables.")
+@dg.job(description="Compact the lake's Delta tables (the retention job vacuums them).")
 def lake_maintenance_job() -> None:
     compact_lake_tables()
 

@@ -3,8 +3,8 @@
 The job takes the table (its asset key, e.g. `silver/orders`) and either a Delta version or a
 moment, and restores the table to it with Delta's own RESTORE: a new commit whose files are the
 old version's, so readers move back at once and the history keeps the bad version for audit. It
-needs the old version's files: vacuum keeps unreferenced files for `retention_hours` (the
-maintenance job's config, a week by default), so a table can be restored that far back.
+needs the old version's files: vacuum (the retention job) keeps unreferenced files for
+`PLATFORM_RETENTION_DELTA_HOURS` (a week by default), so a table can be restored that far back.
 
 The landed files stay as they are: a bad file must be removed from (or corrected in) the landing
 zone, or the next rebuild of its day brings the bad rows back. Gold is then rebuilt from the

@@ -10,6 +10,10 @@ import polars as pl
 
 FORMATS = ("tbl", "csv", "parquet")
 COMPRESSION_SUFFIX = ".gz"
+# where retention moves landed files past the landing window, in the same layout:
+# `_archive/<entity>/<YYYY-MM-DD>/<file>`. Hidden (see `is_hidden`), so the landing sensor and the
+# misfit listing pass it by; bronze reads it beside the live folders, so a date can be rebuilt.
+ARCHIVE = "_archive"
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,13 @@ class LandedFile:
     compressed: bool
     size: int
     landed_at: dt.datetime
+    # moved to the archive by retention: `path` stays where it landed, which bronze records
+    archived: bool = False
+
+    @property
+    def stored_at(self) -> str:
+        """Where the file is now, relative to the landing root."""
+        return f"{ARCHIVE}/{self.path}" if self.archived else self.path
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,8 @@ def misfits_frame(misfits: Sequence[MisfitFile]) -> pl.DataFrame:
 
 
 def is_hidden(relative_path: str) -> bool:
-    """Names starting with '.' or '_' are writes in progress or markers (`_SUCCESS`), not data."""
+    """Names starting with '.' or '_' are writes in progress, markers (`_SUCCESS`) or the
+    archive (`_archive/`), not files landing."""
     return any(part.startswith((".", "_")) for part in relative_path.split("/"))
 
 

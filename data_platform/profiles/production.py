@@ -13,7 +13,9 @@ from dagster_celery import celery_executor
 
 from data_platform import settings
 from data_platform.profiles import common
-from data_platform.resources.object_store import s3_settings
+from data_platform.resources.duckdb_extensions import extension_directory
+from data_platform.resources.ducklake_io_manager import DuckLakePolarsIOManager
+from data_platform.resources.object_store import duckdb_s3_secret, s3_settings
 from data_platform.resources.warehouse import Warehouse
 
 # Celery settings the platform's steps need, beside the broker. They act in the workers (each is
@@ -43,6 +45,7 @@ def warehouse() -> Warehouse:
         catalog=settings.env_or_default(settings.GOLD_CATALOG),
         data_path=settings.env_or_default(settings.GOLD_DATA_PATH),
         first_business_date=settings.env_or_default(settings.PARTITIONS_START),
+        pseudonym_salt=settings.env_only(settings.PSEUDONYM_SALT),
         lock_timeout_seconds=float(settings.read(settings.WAREHOUSE_LOCK_TIMEOUT)),
         reader_timeout_seconds=float(settings.read(settings.WAREHOUSE_READER_TIMEOUT)),
         busy_retries=int(settings.read(settings.WAREHOUSE_BUSY_RETRIES)),
@@ -63,10 +66,38 @@ def step_io_manager() -> S3PickleIOManager:
     )
 
 
+def quality_io_manager() -> DuckLakePolarsIOManager:
+    """The quality mart in a DuckLake, by default gold's: any worker may write it, and readers
+    attach it as they do gold. It needs no writer lock: DuckLake commits snapshots of different
+    tables side by side, and only this step writes schema `quality` (one run at a time)."""
+    s3 = duckdb_s3_secret()
+    # S3 keys and region come from the AWS_* variables, which DuckDB reads itself
+    config = {
+        "extension_directory": extension_directory(),
+        "autoload_known_extensions": True,
+        "autoinstall_known_extensions": False,
+        "s3_endpoint": s3["PLATFORM_S3_ENDPOINT"],
+        "s3_url_style": s3["PLATFORM_S3_URL_STYLE"],
+        "s3_use_ssl": s3["PLATFORM_S3_USE_SSL"] == "true",
+    }
+    catalog: str | dg.EnvVar = f"ducklake:postgres:{settings.read(settings.GOLD_CATALOG)}"
+    if settings.read(settings.QUALITY_CATALOG):
+        catalog = settings.env_or_default(settings.QUALITY_CATALOG)
+    return DuckLakePolarsIOManager(
+        database=catalog,
+        connection_config=config,
+        data_path=settings.env_or_default(settings.GOLD_DATA_PATH),
+    )
+
+
 def resources() -> dict[str, object]:
     for name in (settings.LANDING_DIR, settings.LAKE_DIR, settings.GOLD_DATA_PATH):
         _object_store(name)
-    return {**common.resources(warehouse()), "io_manager": step_io_manager()}
+    return {
+        **common.resources(warehouse()),
+        "io_manager": step_io_manager(),
+        "quality_io_manager": quality_io_manager(),
+    }
 
 
 def executor() -> dg.ExecutorDefinition:

@@ -37,7 +37,15 @@ class Lake(dg.ConfigurableResource):  # type: ignore[type-arg]
         return pl.scan_delta(self.table_uri(key), storage_options=self.delta_options or None)
 
     def exists(self, key: dg.AssetKey) -> bool:
-        return DeltaTable.is_deltatable(self.table_uri(key), storage_options=self.delta_options)
+        # not `DeltaTable.is_deltatable`: on S3 it retries the listing of a table that does not
+        # exist yet for minutes (seen against moto) instead of answering no
+        return self.version(key) is not None
+
+    def version(self, key: dg.AssetKey) -> int | None:
+        """The version readers of the table see now (None: the table does not exist yet)."""
+        for _, table in self.tables([key]):
+            return table.version()
+        return None
 
     def tables(self, keys: list[dg.AssetKey]) -> Iterator[tuple[dg.AssetKey, DeltaTable]]:
         """The Delta tables of `keys` that exist (a never-materialized asset has none)."""

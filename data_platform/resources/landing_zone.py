@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import dagster as dg
@@ -13,8 +14,13 @@ from dagster_deltalake import LocalConfig, S3Config
 from fsspec.core import url_to_fs
 from pydantic import Field, PrivateAttr
 
-from data_platform.landing.layout import LandedFile, MisfitFile, classify, is_hidden
+from data_platform.landing.layout import ARCHIVE, LandedFile, MisfitFile, classify, is_hidden
 from data_platform.resources.object_store import fsspec_options
+
+# in each entity's archive folder: when each archived file landed, by its landing path. A move on
+# an object store is a copy, stamped with the time of the move, and landing order decides between
+# versions of a row (silver) and between copies of a file; so the time moves with the file.
+LANDED_AT = "_landed_at.json"
 
 
 @dataclass
@@ -53,35 +59,100 @@ class LandingZone(dg.ConfigurableResource):  # type: ignore[type-arg]
             self._filesystem = filesystem, root.rstrip("/")
         return self._filesystem
 
-    def scan(self, entities: Iterable[str], under: str = "") -> LandingScan:
-        """Every file below `under` (an entity folder, or the whole zone), classified."""
-        filesystem, root = self._fs()
-        base = f"{root}/{under}".rstrip("/")
-        if not filesystem.exists(base):
-            return LandingScan()
+    def scan(
+        self, entities: Iterable[str], under: str = "", *, archived: bool = False
+    ) -> LandingScan:
+        """Every file below `under` (an entity folder, or the whole zone), classified; with
+        `archived`, also the files retention moved to the archive, as they landed."""
         known = frozenset(entities)
         scan = LandingScan()
-        listing: dict[str, dict[str, Any]] = filesystem.find(base, detail=True)
-        for path, info in sorted(listing.items()):
-            relative = path[len(root) :].lstrip("/")
-            if is_hidden(relative):
-                continue
-            found = classify(
-                relative,
-                size=int(info.get("size") or 0),
-                landed_at=_modified_at(filesystem, path, info),
-                entities=known,
-            )
+        for relative, size, landed_at in self._files(under):
+            found = classify(relative, size=size, landed_at=landed_at, entities=known)
             if isinstance(found, LandedFile):
                 scan.files.append(found)
             else:
                 scan.misfits.append(found)
+        if archived:
+            live = {landed.path for landed in scan.files}
+            for relative, size, landed_at in self._files(under, archive=True):
+                found = classify(relative, size=size, landed_at=landed_at, entities=known)
+                # a file landed again under an archived name is its newer version: it is read
+                if isinstance(found, LandedFile) and found.path not in live:
+                    scan.files.append(replace(found, archived=True))
+            scan.files.sort(key=lambda landed: landed.path)
         return scan
+
+    def _files(self, under: str, archive: bool = False) -> Iterator[tuple[str, int, dt.datetime]]:
+        """Each visible file below `under` in the zone (or its archive): its path relative to
+        that root, its size and when it landed."""
+        filesystem, zone = self._fs()
+        root = f"{zone}/{ARCHIVE}" if archive else zone
+        base = f"{root}/{under}".rstrip("/")
+        if not filesystem.exists(base):
+            return
+        listing: dict[str, dict[str, Any]] = filesystem.find(base, detail=True)
+        landed = _archived_landing_times(filesystem, listing) if archive else {}
+        for path, info in sorted(listing.items()):
+            relative = path[len(root) :].lstrip("/")
+            if is_hidden(relative):
+                continue
+            when = landed.get(relative) or _modified_at(filesystem, path, info)
+            yield relative, int(info.get("size") or 0), when
+
+    def archive(self, files: Sequence[LandedFile]) -> list[LandedFile]:
+        """Move landed files to the archive, each to `_archive/<its landing path>`, keeping when
+        it landed; a date folder left empty is removed."""
+        filesystem, root = self._fs()
+        moved = []
+        for entity in sorted({landed.entity for landed in files}):
+            group = [landed for landed in files if landed.entity == entity]
+            record = f"{root}/{ARCHIVE}/{entity}/{LANDED_AT}"
+            times = _read_json(filesystem, record)
+            times.update({landed.path: landed.landed_at.isoformat() for landed in group})
+            # the times first: a move cut short leaves a file in place, none without its time
+            filesystem.makedirs(record.rsplit("/", 1)[0], exist_ok=True)
+            filesystem.pipe_file(record, json.dumps(times, indent=0, sort_keys=True).encode())
+            for landed in group:
+                target = f"{root}/{ARCHIVE}/{landed.path}"
+                filesystem.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+                filesystem.mv(f"{root}/{landed.path}", target)
+                moved.append(replace(landed, archived=True))
+            for folder in sorted({f"{root}/{landed.path.rsplit('/', 1)[0]}" for landed in group}):
+                # local disk keeps empty folders; an object store has none
+                if filesystem.isdir(folder) and not filesystem.ls(folder):
+                    filesystem.rmdir(folder)
+        return moved
 
     def read_bytes(self, landed: LandedFile) -> bytes:
         filesystem, root = self._fs()
-        content: bytes = filesystem.cat_file(f"{root}/{landed.path}")
+        try:
+            content: bytes = filesystem.cat_file(f"{root}/{landed.stored_at}")
+        except FileNotFoundError:
+            if landed.archived:
+                raise
+            # archived by retention since it was listed
+            content = filesystem.cat_file(f"{root}/{ARCHIVE}/{landed.path}")
         return content
+
+
+def _read_json(filesystem: fsspec.AbstractFileSystem, path: str) -> dict[str, str]:
+    try:
+        found: dict[str, str] = json.loads(filesystem.cat_file(path))
+    except FileNotFoundError:
+        return {}
+    return found
+
+
+def _archived_landing_times(
+    filesystem: fsspec.AbstractFileSystem, listing: dict[str, dict[str, Any]]
+) -> dict[str, dt.datetime]:
+    """When each archived file landed, from the archive's records among `listing`."""
+    times: dict[str, dt.datetime] = {}
+    for path in listing:
+        if path.rsplit("/", 1)[-1] == LANDED_AT:
+            recorded = _read_json(filesystem, path)
+            times.update({name: dt.datetime.fromisoformat(at) for name, at in recorded.items()})
+    return times
 
 
 def _modified_at(

@@ -41,6 +41,9 @@ from data_platform.resources.object_store import duckdb_s3_secret, is_s3_url
 EXTENSIONS_VARIABLE = "DUCKDB_EXTENSION_DIRECTORY"
 WINDOW_START_VARIABLE = "PLATFORM_WINDOW_START"
 WINDOW_END_VARIABLE = "PLATFORM_WINDOW_END"
+# the pseudonym salt, under a name dbt keeps out of its logs and allows only in profiles.yml
+# (which hands it to data_platform/resources/dbt_privacy.py)
+PSEUDONYM_SALT_VARIABLE = "DBT_ENV_SECRET_PSEUDONYM_SALT"
 # the dbt profile's targets (`dbt_project/profiles.yml`), one per warehouse shape
 DUCKDB_TARGET = "local"
 DUCKLAKE_TARGET = "ducklake"
@@ -77,6 +80,11 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
         default=settings.TPCH_FIRST_ORDER_DATE,
         description="Where business dates start: the TPC-H reports' dates move with it.",
     )
+    pseudonym_salt: str = Field(
+        default=settings.LOCAL_DEFAULTS[settings.PSEUDONYM_SALT],
+        description="The key of gold's pseudonyms of personal data; empty, building a mart "
+        "that carries one fails.",
+    )
     lock_timeout_seconds: float = Field(
         default=1800,
         description="How long a build waits for another of the platform's gold builds "
@@ -106,13 +114,15 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
     def dbt_environment(self, window: DateWindow | None = None) -> dict[str, str]:
         """What every dbt invocation is given (`dbt_project/profiles.yml`, the silver sources and
         the macros read it): the locations (local ones made absolute), where business dates start
-        (`macros/tpch_calendar.sql`), and the partition window if any."""
+        (`macros/tpch_calendar.sql`), the pseudonym salt (`macros/privacy.sql`), and the partition
+        window if any."""
         environment = {
             settings.WAREHOUSE_PATH: _absolute(self.path) if self.path else "",
             settings.LAKE_DIR: _absolute(self.lake_dir),
             settings.GOLD_CATALOG: self.catalog,
             settings.GOLD_DATA_PATH: self.data_path,
             settings.PARTITIONS_START: self.first_business_date,
+            PSEUDONYM_SALT_VARIABLE: self.pseudonym_salt,
             EXTENSIONS_VARIABLE: extension_directory(),
             WINDOW_START_VARIABLE: window[0].isoformat() if window else "",
             WINDOW_END_VARIABLE: window[1].isoformat() if window else "",

@@ -12,7 +12,9 @@ waits in the landing zone until its partition exists, one before the first is re
 Files that do not fit the landing layout (at the zone's root, under an unknown entity, without a
 date folder) are never read and never start or fail a run: each is logged on the tick that first
 finds it, and whenever the set of them changes the sensor records an observation of the landing
-zone asset (`landing/zone`) listing every one with its reason, so the UI shows them.
+zone asset (`landing/zone`) listing every one with its reason, so the UI shows them. Hidden names
+(a leading `.` or `_`) are neither: writes in progress, markers, and `_archive/`, where retention
+moves old files (archiving requests nothing; bronze still reads them).
 """
 
 import base64

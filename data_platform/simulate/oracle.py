@@ -3,17 +3,20 @@
 `pricing_summary` and `local_supplier_volume` are TPC-H Q1 and Q5, whose answers DuckDB's tpch
 extension publishes (`tpch_answers()`, SF 0.01, 0.1 and 1). `daily_revenue_by_nation` and
 `customer_lifetime_value` have no published answer; DuckDB computes their definitions directly on
-the dbgen tables instead.
+the dbgen tables instead. Gold carries a customer's name as its pseudonym (`macros/privacy.sql`),
+so the oracle does too, computed here independently of dbt's SQL.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from decimal import Decimal
 
 import duckdb
 
+from data_platform import settings
 from data_platform.resources.duckdb_extensions import connect
 
 PUBLISHED = {"pricing_summary": 1, "local_supplier_volume": 5}
@@ -39,6 +42,8 @@ DIRECT = {
         from customer join orders on o_custkey = c_custkey join nation on n_nationkey = c_nationkey
         group by all order by c_custkey""",
 }
+# the marts' columns that carry a pseudonym of a personal value
+PSEUDONYMIZED = {"customer_lifetime_value": {"c_name"}}
 ORDER_BY = {
     "pricing_summary": "l_returnflag, l_linestatus",
     "local_supplier_volume": "revenue desc",
@@ -47,8 +52,17 @@ ORDER_BY = {
 }
 
 
-def expected(scale_factor: float) -> dict[str, tuple[list[str], list[tuple[str, ...]]]]:
-    """Every mart's expected (columns, rows as text) at `scale_factor`."""
+def pseudonym(salt: str, value: str) -> str:
+    """What `macros/privacy.sql` makes of a personal value: sha256(salt || value), 16 hex digits."""
+    return hashlib.sha256((salt + value).encode()).hexdigest()[:16]
+
+
+def expected(
+    scale_factor: float, pseudonym_salt: str | None = None
+) -> dict[str, tuple[list[str], list[tuple[str, ...]]]]:
+    """Every mart's expected (columns, rows as text) at `scale_factor`, with pseudonyms keyed by
+    `pseudonym_salt` (by default PLATFORM_PSEUDONYM_SALT's, as the local profile has it)."""
+    salt = settings.read(settings.PSEUDONYM_SALT) if pseudonym_salt is None else pseudonym_salt
     connection = connect(":memory:", "tpch")
     connection.execute(f"CALL dbgen(sf={float(scale_factor)})")
     marts = {}
@@ -62,7 +76,15 @@ def expected(scale_factor: float) -> dict[str, tuple[list[str], list[tuple[str, 
         header, *rows = list(csv.reader(io.StringIO(answer[0]), delimiter="|"))
         marts[mart] = (header, [tuple(row) for row in rows if row])
     for mart, sql in DIRECT.items():
-        marts[mart] = _as_text(connection, sql)
+        columns, computed = _as_text(connection, sql)
+        hidden = [name in PSEUDONYMIZED.get(mart, ()) for name in columns]
+        marts[mart] = (
+            columns,
+            [
+                tuple(pseudonym(salt, v) if h else v for v, h in zip(row, hidden, strict=True))
+                for row in computed
+            ],
+        )
     connection.close()
     return marts
 

@@ -23,6 +23,16 @@ def key(layer: str, entity: str) -> dg.AssetKey:
     return lake_key(layer, entity_named(entity))
 
 
+def quality_keys(defs: dg.Definitions) -> list[dg.AssetKey]:
+    """The quality history's tables: measured day by day as silver changes."""
+    graph = defs.resolve_asset_graph()
+    return [k for k in graph.get_all_asset_keys() if k.path[0] == "quality"]
+
+
+def measured(defs: dg.Definitions, day: str) -> dict[str, object]:
+    return {k.to_user_string(): [day] for k in quality_keys(defs)}
+
+
 class Ticks:
     """The automation sensor's evaluations, one `tick()` at a time, over one instance."""
 
@@ -66,6 +76,8 @@ class Ticks:
             self.materialized(mart, *days)
         for report in gold_keys(self.defs, daily=False):
             self.materialized(report)
+        for measured in quality_keys(self.defs):
+            self.materialized(measured, *days)
         for _ in range(3):
             self.tick()
 
@@ -96,6 +108,7 @@ def test_a_new_day_in_bronze_flows_to_silver_and_its_gold_day_on_one_tick(ticks:
         "quarantine/lineitem": ["1995-01-04"],
         # requested with its parents: one run builds the day end to end
         "gold/daily_revenue_by_nation": ["1995-01-04"],
+        **measured(ticks.defs, "1995-01-04"),
     }
     assert ticks.tick() == {}, "requested once, not again while nothing changed"
 
@@ -107,6 +120,7 @@ def test_a_correction_in_an_old_date_flows_on_like_a_new_day(ticks: Ticks) -> No
         "silver/orders": ["1995-01-02"],
         "quarantine/orders": ["1995-01-02"],
         "gold/daily_revenue_by_nation": ["1995-01-02"],
+        **measured(ticks.defs, "1995-01-02"),
     }
 
 
@@ -115,7 +129,8 @@ def test_unpartitioned_gold_refreshes_once_after_a_batch_not_per_partition(ticks
     ticks.materialized(key("silver", "lineitem"), *DAYS)
 
     refreshed = ticks.tick()
-    assert {name: refreshed[name] for name in refreshed if "daily" not in name} == {
+    reports = {n: refreshed[n] for n in refreshed if "daily" not in n and "quality" not in n}
+    assert reports == {
         "gold/pricing_summary": True,
         "gold/local_supplier_volume": True,
         "gold/customer_lifetime_value": True,
@@ -140,6 +155,7 @@ def test_a_failed_blocking_check_holds_back_what_is_downstream_until_it_passes(
         "gold/daily_revenue_by_nation": ["1995-01-02"],
         "gold/customer_lifetime_value": True,
         "gold/local_supplier_volume": True,
+        **measured(ticks.defs, "1995-01-02"),
     }
 
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from deltalake import DeltaTable
 
 from data_platform.checks.contract_schema import failures
 from data_platform.contracts import entity_named
 from data_platform.contracts import lineage as lin
-from tests.conftest import Landing, layer_assets, materialize_layers, tbl_orders
+from tests.conftest import Landing, layer_assets, materialize_layers, read_table, tbl_orders
 
 ORDERS = entity_named("orders")
 
@@ -109,11 +110,17 @@ def test_duplicate_key_across_dates_blocks_that_days_gold_while_other_days_go_on
             raise_on_error=False,
         )
 
+    published = DeltaTable(str(lake_dir / "silver" / "orders")).version()
     blocked = run("1995-01-02")
     key_check = checks(blocked)["primary_key_unique"]
     assert not key_check.passed
     assert key_check.metadata["duplicate_keys"].value == 1
     assert "daily_report" not in {e.step_key for e in blocked.get_step_success_events()}
+    # write, audit, publish: readers never saw the failing version
+    assert key_check.metadata["readers_see_version"].value == published
+    assert DeltaTable(str(lake_dir / "silver" / "orders")).version() == published
+    silver = read_table(lake_dir, "silver", "orders")
+    assert silver.select(lin.BUSINESS_DATE, "o_orderkey").rows() == [(dt.date(1995, 1, 1), 1)]
 
     other_day = run("1995-01-03")
     assert checks(other_day)["primary_key_unique"].passed

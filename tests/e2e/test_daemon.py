@@ -59,6 +59,9 @@ class Platform:
                 # dimensions go stale quickly here; the daily-fed assets stay fresh
                 "PLATFORM_FRESHNESS_DIMENSIONS_FAIL_AFTER": "75s",
                 "PLATFORM_FRESHNESS_FAIL_AFTER": "2h",
+                # TPC-H's dates end in 1998: the drop-arrival schedule, should it tick during the
+                # tests, would add a check alert to those counted here
+                "PLATFORM_DROP_DEADLINE_CRON": "",
                 "SLACK_BOT_TOKEN": "xoxb-e2e",
                 "SLACK_CHANNEL": "C0ALERTS",
                 "SLACK_API_BASE_URL": slack.base_url,

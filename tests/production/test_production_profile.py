@@ -129,8 +129,9 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]
 
 
 @pytest.fixture(scope="module")
-def oracle() -> Oracle:
-    return expected(0.01)
+def oracle(production: Production) -> Oracle:
+    # gold's customer names are pseudonyms keyed by the stack's salt
+    return expected(0.01, pseudonym_salt=production.stack.pseudonym_salt)
 
 
 def test_the_history_landed_in_the_bucket_reaches_correct_gold_by_itself(

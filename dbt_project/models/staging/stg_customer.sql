@@ -10,7 +10,7 @@ renamed as (
 
     select
         c_custkey,
-        c_name,
+        {{ for_gold('customer', 'c_name') }} as c_name,
         c_nationkey
 
     from source

@@ -10,7 +10,7 @@ renamed as (
 
     select
         s_suppkey,
-        s_name,
+        {{ for_gold('supplier', 's_name') }} as s_name,
         s_nationkey
 
     from source
