@@ -5,8 +5,9 @@ dimension change, materializes silver and gold and makes a day that never arrive
 This check judges the data instead: the newest business date silver holds must be no older than
 `PLATFORM_DROP_LAG_DAYS` (1: yesterday's drop) before today, in `PLATFORM_FRESHNESS_TIMEZONE`.
 
-It is evaluated by `drop_arrival_schedule` at the drop's deadline (`PLATFORM_DROP_DEADLINE_CRON`,
-09:00 by default; empty turns the schedule off), and a failure is an ERROR check alerted to Slack
+It runs with every materialization of silver orders and lineitem (a rebuilt old day included),
+and `drop_arrival_schedule` evaluates it at the drop's deadline (`PLATFORM_DROP_DEADLINE_CRON`,
+09:00 by default; empty turns the schedule off). A failure is an ERROR check, alerted to Slack
 like any other.
 """
 
