@@ -80,7 +80,6 @@ NATION = Entity(
         ("n_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("n_nationkey",),
-    references=(Reference(("n_regionkey",), "region", ("r_regionkey",)),),
 )
 
 PART = Entity(
@@ -117,7 +116,6 @@ SUPPLIER = Entity(
         ("s_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("s_suppkey",),
-    references=(Reference(("s_nationkey",), "nation", ("n_nationkey",)),),
     rules=(
         Rule(
             "s_acctbal_in_range",
@@ -162,7 +160,6 @@ CUSTOMER = Entity(
         ("c_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("c_custkey",),
-    references=(Reference(("c_nationkey",), "nation", ("n_nationkey",)),),
     rules=(
         Rule(
             "c_acctbal_in_range",
@@ -241,10 +238,7 @@ LINEITEM = Entity(
     ),
     primary_key=("l_orderkey", "l_linenumber"),
     partitioned=True,
-    references=(
-        Reference(("l_orderkey",), "orders", ("o_orderkey",)),
-        Reference(("l_suppkey",), "supplier", ("s_suppkey",)),
-    ),
+    references=(Reference(("l_orderkey",), "orders", ("o_orderkey",)),),
     rules=(
         Rule("l_quantity_positive", "l_quantity is above 0", pl.col("l_quantity") > 0),
         Rule(

@@ -90,29 +90,3 @@ def test_small_daily_volumes_are_not_judged() -> None:
         anomalous_days(daily, first + dt.timedelta(days=28), first + dt.timedelta(days=29)).height
         == 0
     )
-
-
-def test_a_customer_of_an_unknown_nation_warns_and_stays_in_silver(
-    platform_assets: list[dg.AssetsDefinition], resources: dict[str, object], landing: Landing
-) -> None:
-    """Dimension relations are declared in the contract too, and checked on the whole table."""
-    landing.drop("nation/1995-01-01/n.tbl", "0|ALGERIA|0|c|\n")
-    landing.drop(
-        "customer/1995-01-01/c.tbl",
-        "7|Customer#7|a|0|p|1.00|BUILDING|c|\n8|Customer#8|a|42|p|1.00|BUILDING|c|\n",
-    )
-    layers = layer_assets(platform_assets, "nation", "customer")
-    checks = list(build_definitions().asset_checks or [])
-    result = dg.materialize(
-        [*layers, *checks],
-        resources=resources,
-        selection=dg.AssetSelection.assets(*[k for a in layers for k in a.keys]),
-    )
-    assert result.success
-    evaluations = {
-        (e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()
-    }
-    orphans = evaluations[("customer", "nation_exists")]
-    assert (orphans.passed, orphans.severity) == (False, dg.AssetCheckSeverity.WARN)
-    assert orphans.metadata["orphans"].value == 1
-    assert [r.data["c_nationkey"] for r in orphans.metadata["examples"].value.records] == [42]
