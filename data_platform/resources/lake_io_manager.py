@@ -143,8 +143,10 @@ class WindowedPolarsTypeHandler(DeltaLakePolarsTypeHandler):
             if _table_exists(connection):
                 options["predicate"] = window.predicate(dtype)
                 # a column the contract gained (bronze's `_extra_columns`) is added to the
-                # table; rows written before it read null there
-                options["schema_mode"] = "merge"
+                # table, rows written before it reading null there; only then, since a merge
+                # commits the schema too, and concurrent writers of other windows would conflict
+                if set(schema) - _table_columns(connection):
+                    options["schema_mode"] = "merge"
         written = _RowCounter(frame, window)
         version = _write_with_retries(connection, written, options)
         metadata = {
@@ -178,6 +180,11 @@ class WindowedPolarsTypeHandler(DeltaLakePolarsTypeHandler):
         if context.dagster_type.typing_type is pl.LazyFrame:
             return scan
         return scan.collect()
+
+
+def _table_columns(connection: TableConnection) -> set[str]:
+    table = DeltaTable(connection.table_uri, storage_options=connection.storage_options)
+    return {field.name for field in table.schema().fields}
 
 
 def _table_exists(connection: TableConnection) -> bool:
