@@ -7,6 +7,7 @@ import io
 import os
 import shutil
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import boto3
 import dagster as dg
 import polars as pl
+import psycopg2
 import pytest
 from dagster_deltalake import LocalConfig
 from dagster_duckdb_polars import DuckDBPolarsIOManager
@@ -119,6 +121,22 @@ def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bucket]:
         reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(reset).close()
         server.stop()
+
+
+@pytest.fixture
+def catalog() -> Iterator[str]:
+    """A PostgreSQL database of the test's own (a DuckLake catalog's), dropped afterwards."""
+    name = f"test_catalog_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect("dbname=postgres host=127.0.0.1 user=postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"dbname={name} host=127.0.0.1 user=postgres"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.close()
 
 
 CONFIG = Path(__file__).parents[1] / "config" / "local" / "dagster.yaml"

@@ -4,13 +4,10 @@ own DuckDB file, read back with DuckDB."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-import psycopg2
 import pytest
 
 from data_platform import settings
@@ -173,22 +170,6 @@ def test_a_failing_check_shows_for_its_day(
     checks = result.asset_materializations_for_node("quality_history")
     failing = next(m for m in checks if m.asset_key == CHECK_OUTCOMES).metadata["checks_failing"]
     assert failing == dg.IntMetadataValue(1)
-
-
-@pytest.fixture
-def catalog() -> Iterator[str]:
-    """A PostgreSQL database of the test's own for a DuckLake catalog, dropped afterwards."""
-    name = f"test_quality_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect("dbname=postgres host=127.0.0.1 user=postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"dbname={name} host=127.0.0.1 user=postgres"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def test_the_production_profile_keeps_the_history_in_a_ducklake(

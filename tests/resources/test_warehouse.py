@@ -6,12 +6,10 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
-import psycopg2
 import pytest
 
 from data_platform.resources.warehouse import Warehouse, WarehouseBusyError
@@ -100,22 +98,6 @@ def test_a_bi_client_holding_the_file_too_long_gives_a_retryable_error(
         impatient.writing(),
     ):
         pass
-
-
-@pytest.fixture
-def catalog() -> Iterator[str]:
-    """A PostgreSQL database of the test's own, as a DuckLake catalog would be."""
-    name = f"test_lock_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect("dbname=postgres host=127.0.0.1 user=postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"dbname={name} host=127.0.0.1 user=postgres"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def test_ducklake_builds_on_different_machines_take_turns(catalog: str) -> None:
