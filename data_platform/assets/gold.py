@@ -11,6 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtProject, dbt_
 
 from data_platform import settings
 from data_platform.assets.gold_metadata import column_lineage, mart_metadata
+from data_platform.assets.gold_publish import publish, rejected_marts, unpublished
 from data_platform.automation.retries import only_transient_retried, step_retry_policy
 from data_platform.catalog.keys import gold_key
 from data_platform.catalog.partitions import partition_dates
@@ -65,8 +66,10 @@ def build(
     warehouse: Warehouse,
     date_column: str | None = None,
 ) -> Iterator[Any]:
-    """`dbt build` of the selected models and their tests; tests become asset checks. Each model
-    built gets its row counts, a preview and its column lineage (see `gold_metadata`)."""
+    """`dbt build` of the selected models and their tests in the working copy; tests become asset
+    checks; the marts that passed are published (`gold_publish`). Each mart published gets its
+    row counts, a preview and its column lineage (see `gold_metadata`); one that failed a test is
+    not materialized, and readers stay on its last good version."""
     window = partition_dates(context) if date_column else None
     try:
         with warehouse.writing(context.log):
@@ -74,23 +77,50 @@ def build(
                 context, warehouse.dbt_environment(window), warehouse.dbt_target_dir()
             )
             events = list(invocation.stream())
+            built = {
+                context.asset_key_for_output(event.output_name)
+                for event in events
+                if isinstance(event, dg.Output)
+            }
+            rejected = rejected_marts(events)
+            if built or rejected:
+                # write, audit, publish: only marts whose tests passed reach the readers' schema
+                with warehouse.connect(read_only=False) as connection:
+                    publish(connection, built - rejected, rejected, window, date_column)
+                    events = [
+                        _judged(context, invocation, connection, event, rejected, date_column)
+                        for event in events
+                        if not (
+                            isinstance(event, dg.Output)
+                            and context.asset_key_for_output(event.output_name) in rejected
+                        )
+                    ]
     except WarehouseBusyError as busy:
         # another writer's long build is not this step's failure: Dagster runs it again later
         raise dg.RetryRequested(
             max_retries=warehouse.busy_retries, seconds_to_wait=warehouse.retry_after_seconds
         ) from busy
-    if any(isinstance(event, dg.Output) for event in events):
-        with warehouse.connect(read_only=True) as connection:
-            events = [
-                described(context, invocation, connection, event, date_column)
-                if isinstance(event, dg.Output)
-                else event
-                for event in events
-            ]
     yield from events
     error = invocation.get_error()
     if error is not None:
         raise error
+
+
+def _judged(
+    context: dg.AssetExecutionContext,
+    invocation: DbtCliInvocation,
+    connection: duckdb.DuckDBPyConnection,
+    event: Any,
+    rejected: set[dg.AssetKey],
+    date_column: str | None,
+) -> Any:
+    """A published mart's output, described; a rejected mart's failed test, with what readers
+    see and the failing rows; anything else as dbt reported it."""
+    if isinstance(event, dg.Output):
+        return described(context, invocation, connection, event, date_column)
+    if isinstance(event, dg.AssetCheckResult) and event.asset_key in rejected and not event.passed:
+        return unpublished(connection, event, invocation.manifest)
+    return event
 
 
 def described(

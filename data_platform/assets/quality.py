@@ -22,7 +22,7 @@ from data_platform.catalog.partitions import (
 )
 from data_platform.checks import bronze as bronze_checks
 from data_platform.checks import silver as silver_checks
-from data_platform.checks.silver_relations import relation_checks
+from data_platform.checks.silver_relations import dimension_relation_specs, relation_checks
 from data_platform.contracts import ENTITIES, Entity
 from data_platform.contracts import lineage as lin
 from data_platform.resources.lake import Lake
@@ -125,6 +125,7 @@ def lake_check_keys(partitions: dg.PartitionsDefinition) -> list[dg.AssetCheckKe
         for spec in [
             *bronze_checks.specs(lake_key("bronze", entity)),
             *silver_checks.specs(entity, lake_key("silver", entity)),
+            *dimension_relation_specs(entity, lake_key("silver", entity)),
         ]
     ]
     return keys + [key for checks in relation_checks(partitions) for key in checks.check_keys]

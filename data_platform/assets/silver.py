@@ -18,6 +18,11 @@ from data_platform.catalog.metadata import (
 from data_platform.catalog.partitions import DateWindow, partition_dates
 from data_platform.checks import silver as silver_checks
 from data_platform.checks.contract_schema import failures as contract_failures
+from data_platform.checks.silver_relations import (
+    dimension_parents,
+    dimension_relation_results,
+    dimension_relation_specs,
+)
 from data_platform.contracts import Entity
 from data_platform.contracts import lineage as lin
 from data_platform.resources.lake import Lake
@@ -83,7 +88,12 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
                 silver_key,
             ),
         },
-        check_specs=silver_checks.specs(entity, silver_key),
+        check_specs=[
+            *silver_checks.specs(entity, silver_key),
+            *dimension_relation_specs(entity, silver_key),
+        ],
+        # a dimension's relations are judged on its parents' tables, built first
+        deps=dimension_parents(entity),
         partitions_def=partitions if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         retry_policy=step_retry_policy(),
@@ -135,6 +145,7 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
                     entity, silver_key, _as_published(entity, lake, silver_key, silver, span), span
                 ),
             ]
+            relations = dimension_relation_results(entity, silver_key, lake, silver.scan())
             if all(check.passed for check in blocking):
                 yield dg.Output(
                     silver.scan(), output_name="silver", metadata={"balanced": balanced}
@@ -149,6 +160,7 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
                 blocking = [silver_checks.unpublished(check, version) for check in blocking]
         files = pl.concat(per_file)
         yield from blocking
+        yield from relations
         yield silver_checks.reconciliation(silver_key, files)
         landed_rows, rejected_rows = int(files["landed"].sum()), int(files["quarantined"].sum())
         yield silver_checks.quarantine_rate(entity, silver_key, landed_rows, rejected_rows)

@@ -1,10 +1,13 @@
-"""Checks across silver tables and across days: referential integrity and volume anomalies (warn).
+"""Checks across silver tables and across days: referential integrity and volume anomalies.
 
-A lineitem whose order has not landed yet stays in silver (orders may land later); these checks
-say how many such rows there are, so an operator can tell a late order from a broken source.
+Every relation is declared once, in the entity contract (`Reference`, with its orphan policy).
+A row whose parent is missing stays in silver (a lineitem's order may land later) and the marts'
+inner joins leave it out of gold until the parent is there; these checks list such rows, warning
+or failing as the policy says, so an operator can tell a late parent from a broken source.
 """
 
 import datetime as dt
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -14,7 +17,7 @@ from data_platform.catalog.partitions import DateWindow, partition_dates
 from data_platform.checks.offenders import offenders
 from data_platform.contracts import ENTITIES, Entity, entity_named
 from data_platform.contracts import lineage as lin
-from data_platform.contracts.model import Reference
+from data_platform.contracts.model import Orphans, Reference
 from data_platform.resources.lake import Lake
 
 TRAILING_DAYS = 28
@@ -31,38 +34,112 @@ def _window(context: dg.AssetCheckExecutionContext) -> DateWindow:
     return window
 
 
+SEVERITY = {Orphans.WAIT: dg.AssetCheckSeverity.WARN, Orphans.ERROR: dg.AssetCheckSeverity.ERROR}
+
+
+def relation_check_name(reference: Reference) -> str:
+    return f"{reference.parent}_exists"
+
+
+def relation_description(child: Entity, reference: Reference) -> str:
+    loudness = "warns" if reference.orphans is Orphans.WAIT else "fails (non-blocking)"
+    scope = "of the partition " if child.partitioned else ""
+    return (
+        f"Every {child.name} {scope}refers to a known {reference.parent} "
+        f"({', '.join(reference.columns)}); {loudness} otherwise (orphan policy "
+        f"`{reference.orphans.value}`). Orphans stay in silver; the marts leave them out of gold."
+    )
+
+
+def orphans(children: pl.LazyFrame, parents: pl.LazyFrame, reference: Reference) -> pl.DataFrame:
+    """The children whose parent is not among `parents`, with their business date and file."""
+    keys = parents.select(
+        [
+            pl.col(p).alias(c)
+            for p, c in zip(reference.parent_columns, reference.columns, strict=True)
+        ]
+    )
+    found = children.join(keys, on=list(reference.columns), how="anti")
+    return found.select(*reference.columns, lin.BUSINESS_DATE, lin.SOURCE_FILE).collect()
+
+
+def relation_result(
+    lake: Lake, reference: Reference, children: pl.LazyFrame, **target: Any
+) -> dg.AssetCheckResult:
+    """The relation's verdict on `children`, as loud as its orphan policy says."""
+    parent_key = lake_key("silver", entity_named(reference.parent))
+    if not lake.exists(parent_key):
+        # e.g. a first load, where orders and lineitem are built by separate runs
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"{parent_key.to_user_string()} is not built yet: not checked",
+            **target,
+        )
+    found = orphans(children, lake.scan(parent_key), reference)
+    return offenders(
+        found,
+        "orphans",
+        severity=SEVERITY[reference.orphans],
+        metadata={"orphan_policy": dg.MetadataValue.text(reference.orphans.value)},
+        **target,
+    )
+
+
+def dimension_relation_specs(entity: Entity, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """A dimension's relations are judged in its silver step, on the table it is about to
+    publish (the step runs after its parents': see `dimension_parents`)."""
+    if entity.partitioned:
+        return []
+    return [
+        dg.AssetCheckSpec(
+            relation_check_name(reference),
+            asset=key,
+            description=relation_description(entity, reference),
+        )
+        for reference in entity.references
+    ]
+
+
+def dimension_parents(entity: Entity) -> list[dg.AssetKey]:
+    """The silver tables a dimension's silver step reads to judge its relations."""
+    if entity.partitioned:
+        return []
+    return [lake_key("silver", entity_named(r.parent)) for r in entity.references]
+
+
+def dimension_relation_results(
+    entity: Entity, key: dg.AssetKey, lake: Lake, published: pl.LazyFrame
+) -> list[dg.AssetCheckResult]:
+    """The results of `dimension_relation_specs`, judging the table about to be published."""
+    if entity.partitioned:
+        return []
+    return [
+        relation_result(
+            lake, reference, published, asset_key=key, check_name=relation_check_name(reference)
+        )
+        for reference in entity.references
+    ]
+
+
 def referential_integrity_check(
     child: Entity, reference: Reference, partitions: dg.PartitionsDefinition
 ) -> dg.AssetChecksDefinition:
+    """A daily entity's relation, judged per partition. A parent that is daily too is built in
+    the same runs, and the check waits for it; a dimension parent is read as it is."""
     child_key = lake_key("silver", child)
-    parent_key = lake_key("silver", entity_named(reference.parent))
+    parent = entity_named(reference.parent)
 
     @dg.asset_check(
         asset=child_key,
-        name=f"{reference.parent}_exists",
-        description=f"Every {child.name} of the partition refers to a known "
-        f"{reference.parent} ({', '.join(reference.columns)}); warns otherwise.",
-        additional_deps=[parent_key],
+        name=relation_check_name(reference),
+        description=relation_description(child, reference),
+        additional_deps=[lake_key("silver", parent)] if parent.partitioned else None,
         partitions_def=partitions,
     )
     def _check(context: dg.AssetCheckExecutionContext, lake: Lake) -> dg.AssetCheckResult:
-        if not lake.exists(parent_key):
-            # e.g. a first load, where orders and lineitem are built by separate runs
-            return dg.AssetCheckResult(
-                passed=False,
-                severity=dg.AssetCheckSeverity.WARN,
-                description=f"{parent_key.to_user_string()} is not built yet: not checked",
-            )
         children = lake.scan(child_key).filter(lin.in_business_dates(*_window(context)))
-        parents = lake.scan(parent_key).select(
-            [
-                pl.col(p).alias(c)
-                for p, c in zip(reference.parent_columns, reference.columns, strict=True)
-            ]
-        )
-        orphans = children.join(parents, on=list(reference.columns), how="anti")
-        found = orphans.select(*reference.columns, lin.BUSINESS_DATE, lin.SOURCE_FILE).collect()
-        return offenders(found, "orphans", severity=dg.AssetCheckSeverity.WARN)
+        return relation_result(lake, reference, children)
 
     return _check
 
@@ -122,7 +199,8 @@ def anomalous_days(daily: pl.DataFrame, low: dt.date, high: dt.date) -> pl.DataF
 
 
 def relation_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
-    """The contract's relations of each daily entity, and its volume per day."""
+    """The contract's relations of each daily entity, and its volume per day (a dimension's
+    relations are checked in its silver step: `dimension_relation_specs`)."""
     daily = [entity for entity in ENTITIES if entity.partitioned]
     return [
         *(

@@ -97,17 +97,30 @@ class Rule:
     holds: pl.Expr
 
 
+class Orphans(Enum):
+    """What a row whose parent is missing (an orphan) means, declared per relation.
+
+    Either way silver keeps the row (nothing landed is dropped), the marts' inner joins leave it
+    out of gold until its parent is there (gold over the valid rows is built and correct), and
+    the relation's check on silver lists it with its file. The policy says how loud that check is.
+    """
+
+    WAIT = "wait"
+    """The parent may land later (an order's lines can arrive before the order): the check warns."""
+    ERROR = "error"
+    """The parent is reference data that must already be there (a customer's nation): the check
+    fails, non-blocking, and alerts."""
+
+
 @dataclass(frozen=True)
 class Reference:
-    """A relation: `columns` of a row refer to `parent_columns` of an entity named `parent`.
-
-    Silver keeps a row whose parent has not landed (it may land later) and its relation check
-    counts such rows, per business date, as orphans.
-    """
+    """A relation: `columns` of a row refer to `parent_columns` of an entity named `parent`;
+    `orphans` says what a row without its parent means (see `Orphans`)."""
 
     columns: tuple[str, ...]
     parent: str
     parent_columns: tuple[str, ...]
+    orphans: Orphans = Orphans.WAIT
 
 
 @dataclass(frozen=True)

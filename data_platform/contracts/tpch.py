@@ -13,6 +13,7 @@ from data_platform.contracts.model import (
     ColumnKind,
     Entity,
     GoldTreatment,
+    Orphans,
     Reference,
     Rule,
 )
@@ -80,6 +81,7 @@ NATION = Entity(
         ("n_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("n_nationkey",),
+    references=(Reference(("n_regionkey",), "region", ("r_regionkey",), Orphans.ERROR),),
 )
 
 PART = Entity(
@@ -116,6 +118,7 @@ SUPPLIER = Entity(
         ("s_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("s_suppkey",),
+    references=(Reference(("s_nationkey",), "nation", ("n_nationkey",), Orphans.ERROR),),
     rules=(
         Rule(
             "s_acctbal_in_range",
@@ -136,6 +139,10 @@ PARTSUPP = Entity(
         ("ps_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("ps_partkey", "ps_suppkey"),
+    references=(
+        Reference(("ps_partkey",), "part", ("p_partkey",), Orphans.ERROR),
+        Reference(("ps_suppkey",), "supplier", ("s_suppkey",), Orphans.ERROR),
+    ),
     rules=(
         Rule("ps_availqty_in_range", "ps_availqty is 1 to 9999", _within("ps_availqty", 1, 9999)),
         Rule(
@@ -160,6 +167,7 @@ CUSTOMER = Entity(
         ("c_comment", TEXT, "Free-text comment."),
     ),
     primary_key=("c_custkey",),
+    references=(Reference(("c_nationkey",), "nation", ("n_nationkey",), Orphans.ERROR),),
     rules=(
         Rule(
             "c_acctbal_in_range",
@@ -192,7 +200,8 @@ ORDERS = Entity(
     ),
     primary_key=("o_orderkey",),
     partitioned=True,
-    references=(Reference(("o_custkey",), "customer", ("c_custkey",)),),
+    # a new customer's orders may land before the day's customer extract
+    references=(Reference(("o_custkey",), "customer", ("c_custkey",), Orphans.WAIT),),
     rules=(
         Rule(
             "o_orderdate_is_landing_date",
@@ -238,7 +247,11 @@ LINEITEM = Entity(
     ),
     primary_key=("l_orderkey", "l_linenumber"),
     partitioned=True,
-    references=(Reference(("l_orderkey",), "orders", ("o_orderkey",)),),
+    references=(
+        # lines may land before their order, and a new supplier's lines before its extract
+        Reference(("l_orderkey",), "orders", ("o_orderkey",), Orphans.WAIT),
+        Reference(("l_suppkey",), "supplier", ("s_suppkey",), Orphans.WAIT),
+    ),
     rules=(
         Rule("l_quantity_positive", "l_quantity is above 0", pl.col("l_quantity") > 0),
         Rule(

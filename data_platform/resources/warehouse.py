@@ -41,6 +41,11 @@ from data_platform.resources.object_store import duckdb_s3_secret, is_s3_url
 EXTENSIONS_VARIABLE = "DUCKDB_EXTENSION_DIRECTORY"
 WINDOW_START_VARIABLE = "PLATFORM_WINDOW_START"
 WINDOW_END_VARIABLE = "PLATFORM_WINDOW_END"
+# where dbt builds and tests the marts before they are published (`assets/gold_publish.py`)
+BUILD_SCHEMA_VARIABLE = "PLATFORM_GOLD_BUILD_SCHEMA"
+# the schema readers use, and the writer's working copy the marts are built and tested in
+PUBLISHED_SCHEMA = "gold"
+AUDIT_SCHEMA = "gold_audit"
 # the pseudonym salt, under a name dbt keeps out of its logs and allows only in profiles.yml
 # (which hands it to data_platform/resources/dbt_privacy.py)
 PSEUDONYM_SALT_VARIABLE = "DBT_ENV_SECRET_PSEUDONYM_SALT"
@@ -126,6 +131,7 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
             EXTENSIONS_VARIABLE: extension_directory(),
             WINDOW_START_VARIABLE: window[0].isoformat() if window else "",
             WINDOW_END_VARIABLE: window[1].isoformat() if window else "",
+            BUILD_SCHEMA_VARIABLE: AUDIT_SCHEMA,
         }
         if self._reads_s3():
             environment.update(duckdb_s3_secret())
@@ -148,7 +154,9 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """A connection for readers (checks, tests, BI), with gold under `warehouse.gold`."""
         if not self.is_ducklake:
-            return self._open_file(read_only, time.monotonic() + self.lock_timeout_seconds)
+            # a writer (which holds the writer lock) waits for outside readers to close the file
+            patience = self.lock_timeout_seconds if read_only else self.reader_timeout_seconds
+            return self._open_file(read_only, time.monotonic() + patience)
         connection = connect_duckdb(":memory:", "ducklake", "postgres", "httpfs")
         if self._reads_s3():
             connection.execute(self._s3_secret_sql())

@@ -1,5 +1,6 @@
 """Gold marts built by dbt from silver, through the platform's assets."""
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import polars as pl
 import yaml
 from deltalake import write_deltalake
 
+from data_platform.assets.gold import dbt_project, manifest_path
 from data_platform.catalog.keys import gold_key
 from data_platform.definitions import build_definitions
 from data_platform.resources.warehouse import WAREHOUSE_POOL
@@ -122,20 +124,22 @@ def test_a_day_of_gold_is_exact_and_a_correction_replaces_only_that_day(
     ]
 
 
-def test_failing_dbt_test_fails_its_check_and_stops_what_depends_on_it(
+def test_a_mart_failing_a_dbt_test_is_not_published_and_stops_what_depends_on_it(
     platform_assets: list[dg.AssetsDefinition],
     resources: dict[str, object],
     landing: Landing,
     lake_dir: Path,
+    warehouse_path: Path,
 ) -> None:
+    """Write, audit, publish: dbt tests the mart in its working copy; readers keep the last
+    good version, and the failed check says so and shows the failing rows."""
     landing.drop("nation/1995-01-01/nation.tbl", NATIONS)
     landing.drop("customer/1995-01-01/customer.tbl", CUSTOMERS)
     landing.drop("orders/1995-01-01/o.tbl", tbl_orders(10, customer=1))
     landing.drop("lineitem/1995-01-01/l.tbl", tbl_line(10, "1995-01-01", price="100.00") + "\n")
-    for entity in ("nation", "customer"):
-        materialize_layers(platform_assets, resources, entity)
-    for entity in ("orders", "lineitem"):
-        materialize_layers(platform_assets, resources, entity, "1995-01-01")
+    build_day(platform_assets, resources, "1995-01-01")
+    good = daily_revenue(warehouse_path)
+    assert good == [("1995-01-01", "GERMANY", 1, Decimal("95.00"))]
     # Bad data past silver's gate (as a faulty writer would leave it): a 300% discount
     # makes the day's revenue negative, and gold's `revenue >= 0` test must catch it.
     silver = pl.read_delta(str(lake_dir / "silver" / "lineitem"))
@@ -175,6 +179,20 @@ def test_failing_dbt_test_fails_its_check_and_stops_what_depends_on_it(
     assert failed[0].severity == dg.AssetCheckSeverity.ERROR
     assert "revenue_report" not in {e.step_key for e in result.get_step_success_events()}
     assert not result.success
+    # readers still see the good day; the rejected build is no materialization
+    assert daily_revenue(warehouse_path) == good
+    assert not result.get_asset_materialization_events()
+    metadata = failed[0].metadata
+    assert metadata["published"].value is False
+    [failing] = metadata["failing_rows"].value.records  # type: ignore[union-attr]
+    assert Decimal(str(failing.data["revenue"])) < 0
+    # the working copy is back on the published version: a later good build starts from it
+    with duckdb.connect(str(warehouse_path), read_only=True) as connection:
+        audit = connection.sql(
+            "select order_date::varchar, nation, order_count, revenue"
+            " from gold_audit.daily_revenue_by_nation order by all"
+        ).fetchall()
+    assert audit == good
 
 
 def test_a_built_day_shows_its_row_count_a_preview_and_column_lineage(
@@ -241,3 +259,16 @@ def test_gold_revenue_is_checked_against_silver(
         )
     drifted = run_with(dg.AssetKey(["silver", "lineitem"]), dg.AssetKey(["quarantine", "lineitem"]))
     assert (drifted.passed, drifted.metadata["mismatches"].value) == (False, 1)
+
+
+def test_every_dbt_test_is_an_asset_check_of_a_gold_mart() -> None:
+    """dagster-dbt makes no asset checks of tests on ephemeral models (staging) and dbt never
+    runs them in the marts' builds: staging carries none, and what such tests would restate
+    (types, keys, relations) is silver's contract and relation checks."""
+    manifest = json.loads(manifest_path(dbt_project()).read_text())
+    tests = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"}
+    graph = build_definitions().resolve_asset_graph()
+    marts = {key for key in graph.get_all_asset_keys() if key.path[0] == "gold"}
+    checks = {key.name for key in graph.get_check_keys_for_assets(marts)}
+    assert len(tests) > 40
+    assert tests <= checks

@@ -1,11 +1,14 @@
 """Referential integrity and volume anomalies: warnings an operator can act on."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from data_platform.catalog.keys import lake_key
 from data_platform.checks.silver_relations import anomalous_days
+from data_platform.contracts import ENTITIES, Orphans
 from data_platform.contracts import lineage as lin
 from data_platform.definitions import build_definitions
 from tests.conftest import Landing, layer_assets, tbl_line, tbl_orders
@@ -90,3 +93,49 @@ def test_small_daily_volumes_are_not_judged() -> None:
         anomalous_days(daily, first + dt.timedelta(days=28), first + dt.timedelta(days=29)).height
         == 0
     )
+
+
+def test_a_customer_of_an_unknown_nation_fails_its_check_and_stays_in_silver(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    lake_dir: Path,
+) -> None:
+    """A dimension's relation is judged in its own silver step (so every materialization,
+    automation's included, evaluates it), as loud as the contract's policy for it: a customer's
+    nation is reference data (`Orphans.ERROR`)."""
+    landing.drop("region/1995-01-01/r.tbl", "0|AFRICA|c|\n")
+    landing.drop("nation/1995-01-01/n.tbl", "0|ALGERIA|0|c|\n")
+    landing.drop(
+        "customer/1995-01-01/c.tbl",
+        "7|Customer#7|a|0|p|1.00|BUILDING|c|\n8|Customer#8|a|42|p|1.00|BUILDING|c|\n",
+    )
+    layers = layer_assets(platform_assets, "region", "nation", "customer")
+    result = dg.materialize(layers, resources=resources)
+    assert result.success
+    evaluations = {
+        (e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()
+    }
+    assert evaluations[("nation", "region_exists")].passed
+    orphans = evaluations[("customer", "nation_exists")]
+    assert (orphans.passed, orphans.severity) == (False, dg.AssetCheckSeverity.ERROR)
+    assert orphans.metadata["orphans"].value == 1
+    assert orphans.metadata["orphan_policy"].value == Orphans.ERROR.value
+    assert [r.data["c_nationkey"] for r in orphans.metadata["examples"].value.records] == [42]
+    # nothing landed is dropped: the orphan stays in silver, the marts' joins leave it out
+    assert sorted(pl.read_delta(str(lake_dir / "silver" / "customer"))["c_custkey"]) == [7, 8]
+
+
+def test_every_relation_of_the_contract_is_a_check_of_its_child() -> None:
+    graph = build_definitions().resolve_asset_graph()
+    declared = {
+        (lake_key("silver", entity), f"{reference.parent}_exists")
+        for entity in ENTITIES
+        for reference in entity.references
+    }
+    checks = {
+        (key.asset_key, key.name)
+        for key in graph.get_check_keys_for_assets({k for k, _ in declared})
+    }
+    assert len(declared) == 8
+    assert declared <= checks
