@@ -7,15 +7,19 @@ import dagster as dg
 from data_platform import profiles, settings
 from data_platform.assets.bronze import bronze_asset
 from data_platform.assets.gold import gold_assets
+from data_platform.assets.history import history_asset
 from data_platform.assets.landing import landing_zone_asset
 from data_platform.assets.quality import quality_assets
 from data_platform.assets.silver import silver_assets
 from data_platform.automation import policy
+from data_platform.automation.retries import run_tags
 from data_platform.catalog.partitions import daily_partitions
 from data_platform.checks.drop_arrival import drop_arrival_checks, drop_arrival_schedule
 from data_platform.checks.gold import revenue_check
 from data_platform.checks.silver_relations import relation_checks
 from data_platform.contracts import ENTITIES
+from data_platform.contracts.history import HISTORY_ENTITIES
+from data_platform.jobs.erasure import erasure_job
 from data_platform.jobs.lake_maintenance import lake_maintenance_job, lake_maintenance_schedule
 from data_platform.jobs.lake_restore import lake_restore_job
 from data_platform.jobs.retention import build_retention_job, retention_schedule
@@ -30,6 +34,7 @@ def build_definitions() -> dg.Definitions:
         landing_zone_asset(),
         *(bronze_asset(entity, partitions) for entity in ENTITIES),
         *(silver_assets(entity, partitions) for entity in ENTITIES),
+        *(history_asset(entity) for entity in HISTORY_ENTITIES),
         *gold_assets(partitions),
         quality_assets(partitions),
     ]
@@ -41,6 +46,7 @@ def build_definitions() -> dg.Definitions:
         default_status=dg.DefaultSensorStatus.RUNNING,
         # many partitions on one tick become one backfill (single-run), not a run per partition
         emit_backfills=True,
+        run_tags=run_tags(),
     )
     landing = build_landing_sensor(partitions, int(settings.read(settings.SENSOR_INTERVAL)))
     timezone = settings.read(settings.FRESHNESS_TIMEZONE)
@@ -51,7 +57,7 @@ def build_definitions() -> dg.Definitions:
         assets=assets,
         asset_checks=[*relation_checks(partitions), revenue_check(partitions), *drop_arrival],
         executor=profiles.executor(),
-        jobs=[lake_maintenance_job, lake_restore_job, build_retention_job()],
+        jobs=[lake_maintenance_job, lake_restore_job, build_retention_job(), erasure_job],
         schedules=[lake_maintenance_schedule, retention_schedule, *drop_deadline],
         sensors=[
             landing,

@@ -37,6 +37,7 @@ STEP_RETRY_DELAY = "PLATFORM_STEP_RETRY_DELAY_SECONDS"
 PARTITIONS_START = "PLATFORM_PARTITIONS_START"
 PSEUDONYM_SALT = "PLATFORM_PSEUDONYM_SALT"
 SENSOR_INTERVAL = "PLATFORM_SENSOR_INTERVAL_SECONDS"
+LANDING_SETTLE = "PLATFORM_LANDING_SETTLE_SECONDS"
 AUTOMATION_INTERVAL = "PLATFORM_AUTOMATION_INTERVAL_SECONDS"
 ALERT_INTERVAL = "PLATFORM_ALERT_INTERVAL_SECONDS"
 SLACK_TOKEN = "SLACK_BOT_TOKEN"
@@ -52,6 +53,9 @@ FRESHNESS_DEADLINE_WINDOW = "PLATFORM_FRESHNESS_DEADLINE_WINDOW"
 FRESHNESS_TIMEZONE = "PLATFORM_FRESHNESS_TIMEZONE"
 DROP_LAG_DAYS = "PLATFORM_DROP_LAG_DAYS"
 DROP_DEADLINE_CRON = "PLATFORM_DROP_DEADLINE_CRON"
+RETRY_FAILED_CRON = "PLATFORM_RETRY_FAILED_CRON"
+RUN_MAX_SECONDS = "PLATFORM_RUN_MAX_SECONDS"
+RUN_RETRIES = "PLATFORM_RUN_RETRIES"
 RETENTION_LANDING_DAYS = "PLATFORM_RETENTION_LANDING_DAYS"
 RETENTION_QUARANTINE_DAYS = "PLATFORM_RETENTION_QUARANTINE_DAYS"
 RETENTION_DELTA_HOURS = "PLATFORM_RETENTION_DELTA_HOURS"
@@ -87,6 +91,13 @@ LOCAL_DEFAULTS = {
     # database unreachable, a lost commit race), first after this delay, then doubling
     STEP_RETRIES: "3",
     STEP_RETRY_DELAY: "10",
+    # when automation requests again the partitions whose latest run failed (a cron; hourly), so
+    # what failed on a cause outside the data heals once the cause is gone; "off" disables it
+    RETRY_FAILED_CRON: "0 * * * *",
+    # a run of the platform's sensors that runs longer than this is failed by run monitoring (it
+    # would hold back everything downstream); one whose worker crashed is run again this often
+    RUN_MAX_SECONDS: "7200",
+    RUN_RETRIES: "2",
     # the first business date (daily partition); `make demo-data` lands TPC-H shifted so that its
     # newest order is yesterday and writes its first date to data/demo.env, which `make run` reads
     PARTITIONS_START: TPCH_FIRST_ORDER_DATE,
@@ -95,6 +106,10 @@ LOCAL_DEFAULTS = {
     # set a secret there (e.g. `openssl rand -hex 32`), and never change it, or every pseudonym
     # changes with it
     PSEUDONYM_SALT: "local-demo-salt-not-a-secret",
+    # how long a landed file must stay unchanged before the landing sensor requests it (a writer
+    # that does not rename shows it half-written); empty: 2 s on a filesystem, 0 on an object
+    # store, where an object appears whole (data_platform/resources/landing_zone.py)
+    LANDING_SETTLE: "",
     # how often the landing sensor lists the landing zone, and the automation sensor evaluates
     SENSOR_INTERVAL: "30",
     AUTOMATION_INTERVAL: "30",

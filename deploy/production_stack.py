@@ -8,8 +8,9 @@
 - the object store: the given endpoint, or moto's S3 server started here.
 
 `python -m deploy.production_stack` (what `make run-prod` runs) starts all of it on this machine's
-PostgreSQL and RabbitMQ, lands the demo data in the bucket, and stops everything on Ctrl-C. The
-production end-to-end tests start the same stack.
+PostgreSQL (or the server `--postgres` names) and RabbitMQ, lands the demo data in the bucket, and
+stops everything on Ctrl-C. The production end-to-end tests start the same stack, on a PostgreSQL
+cluster of their own (`tests/postgres_cluster.py`), which they restart under it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 import boto3
 import psycopg2
@@ -80,7 +82,9 @@ def _stack_salt(root: Path) -> str:
 class Services:
     """Where the stack's services are: PostgreSQL, the broker, the object store."""
 
-    postgres: str = "host=127.0.0.1 user=postgres"
+    # libpq's connection string of the PostgreSQL server (without a database): the machine's
+    # by default; the production tests give a cluster of their own, which they may restart
+    postgres: str = "host=127.0.0.1 port=5432 user=postgres"
     # the RabbitMQ server; each stack takes steps through a virtual host of its own, named as
     # the stack (created with `rabbitmqctl`, the broker's own tool, and deleted with the stack)
     broker: str = "amqp://guest:guest@127.0.0.1:5672"
@@ -88,6 +92,14 @@ class Services:
     s3_endpoint: str = ""  # empty: start moto's S3 server on a free loopback port
     bucket: str = "platform"
     region: str = "us-east-1"
+
+    def postgres_url(self, database: str) -> str:
+        """The same server as a SQLAlchemy URL, as dagster-postgres takes it."""
+        part = psycopg2.extensions.parse_dsn(self.postgres)
+        user = part.get("user", "postgres")
+        secret = f":{quote(part['password'], safe='')}" if part.get("password") else ""
+        where = f"{part.get('host', '127.0.0.1')}:{part.get('port', '5432')}"
+        return f"postgresql+psycopg2://{user}{secret}@{where}/{database}"
 
 
 @dataclass
@@ -143,7 +155,7 @@ class ProductionStack:
             # INSERTs on PostgreSQL before a history's run can start (docs/deployment.md)
             **PROCESS_ENVIRONMENT,
             "DAGSTER_HOME": str(self.home),
-            "PLATFORM_DAGSTER_PG_URL": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.instance_db}",
+            "PLATFORM_DAGSTER_PG_URL": self.services.postgres_url(self.instance_db),
             "PLATFORM_CODE_SERVER_HOST": "127.0.0.1",
             "PLATFORM_CODE_SERVER_PORT": str(self.code_port),
             "PLATFORM_CELERY_BROKER": self.broker,
@@ -425,8 +437,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=3000, help="the webserver's port")
     parser.add_argument("--sf", type=float, default=0.01, help="demo data's TPC-H scale factor")
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument(
+        "--postgres", default=Services.postgres, help="the PostgreSQL server, as a libpq DSN"
+    )
     args = parser.parse_args(argv)
-    stack = ProductionStack(Path(args.root).resolve(), workers=args.workers)
+    services = Services(postgres=args.postgres)
+    stack = ProductionStack(Path(args.root).resolve(), services=services, workers=args.workers)
     stack.port = args.port
     if not stack.s3_endpoint:
         # moto keeps its objects in memory: a new one is empty, so the instance and gold's

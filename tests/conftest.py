@@ -23,6 +23,7 @@ from dagster_duckdb_polars import DuckDBPolarsIOManager
 from moto.server import ThreadedMotoServer
 
 from data_platform import profiles
+from data_platform.assets.history import history_key
 from data_platform.catalog.keys import lake_keys
 from data_platform.contracts import entity_named
 from data_platform.definitions import build_definitions
@@ -224,8 +225,10 @@ def delete_record(entity: str, changed_at: str = "2024-05-01T00:00:00Z", **key: 
 
 
 def layer_assets(assets: list[dg.AssetsDefinition], *entities: str) -> list[dg.AssetsDefinition]:
-    """The bronze asset and the silver+quarantine multi-asset of each entity."""
+    """The bronze asset and the silver+quarantine multi-asset of each entity, and the history of
+    a dimension that keeps one (gold reads it)."""
     keys = {key for name in entities for key in lake_keys(entity_named(name))}
+    keys |= {history_key(entity_named(name)) for name in entities}
     return [a for a in assets if keys & set(a.keys)]
 
 

@@ -17,15 +17,14 @@ from sqlglot import exp
 from sqlglot.lineage import lineage
 from sqlglot.optimizer.qualify import qualify
 
-from data_platform.catalog.keys import lake_key
 from data_platform.catalog.metadata import (
     add_counts_per_partition,
     covers_one_partition,
     records_table,
 )
 from data_platform.catalog.partitions import partition_dates
-from data_platform.contracts import ENTITIES, entity_named
 from data_platform.contracts import lineage as lin
+from data_platform.contracts.history import silver_tables
 
 PREVIEW_ROWS = 10
 SILVER_SCAN = re.compile(r"delta_scan\('[^']*/silver/(\w+)'\)")
@@ -62,7 +61,9 @@ def mart_metadata(
 def silver_tables_for_sqlglot() -> dict[str, object]:
     """The silver tables' columns for sqlglot (the names are what lineage needs, not types)."""
     return {
-        "silver": {e.name: dict.fromkeys(lin.silver_schema(e), "unknown") for e in ENTITIES},
+        "silver": {
+            name: dict.fromkeys(schema, "unknown") for name, (_, schema) in silver_tables().items()
+        },
     }
 
 
@@ -83,7 +84,7 @@ def column_lineage(compiled_sql: str) -> dg.TableColumnLineage:
             if isinstance(node.source, exp.Table) and node.source.db == "silver"
         }
         deps[column] = [
-            dg.TableColumnDep(asset_key=lake_key("silver", entity_named(table)), column_name=name)
+            dg.TableColumnDep(asset_key=dg.AssetKey(["silver", table]), column_name=name)
             for table, name in sorted(sources)
         ]
     return dg.TableColumnLineage(deps_by_column=deps)

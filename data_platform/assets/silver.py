@@ -89,7 +89,7 @@ def silver_assets(entity: Entity, partitions: dg.PartitionsDefinition) -> dg.Ass
             ),
         },
         check_specs=[
-            *silver_checks.specs(entity, silver_key),
+            *silver_checks.specs(entity, silver_key, partitions if partitioned else None),
             *dimension_relation_specs(entity, silver_key),
         ],
         # a dimension's relations are judged on its parents' tables, built first

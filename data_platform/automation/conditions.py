@@ -11,9 +11,16 @@ sensor from these conditions. Two shapes, both evaluated for every partition, no
   stops before gold if silver's blocking check fails.
 - `follows_each_batch` (unpartitioned gold): refreshed once after a batch of upstream changes has
   finished, not once per partition or per run: it waits while any upstream run is in progress.
+
+Either shape also tries again, at each tick of `PLATFORM_RETRY_FAILED_CRON` (hourly), what its
+latest run failed to build (`_or_failed_retried`).
 """
 
+from typing import cast
+
 import dagster as dg
+
+from data_platform import settings
 
 AC = dg.AutomationCondition
 
@@ -30,8 +37,11 @@ def _settled() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
 
     A blocking check that has not run yet does not hold a partition back: a parent requested on
     the same tick runs in the same run, and the run itself stops before the child if it fails.
-    Checks are recorded per run (a range run has no single partition to record them on), so a
-    failed blocking check holds back everything downstream of its asset until a run passes it.
+    A daily silver table's blocking checks are partitioned: a one-day run records them on its
+    day, and a failed day holds back only what depends on that day. A range run has no single
+    partition to record them on (Dagster records them once for the run): they hold nothing, and
+    what they judged was not published (write, audit, publish), so what is built after reads the
+    last good version.
     """
     running = AC.run_in_progress()
     busy = AC.any_deps_match(running) | AC.any_deps_match(AC.any_deps_match(running))
@@ -62,11 +72,34 @@ def _inputs_arrived() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]
     return (AC.missing() & _inputs_exist()).newly_true().with_label("inputs_arrived")
 
 
+def _or_failed_retried(
+    condition: "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]",
+) -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
+    """`condition`, or: the partition's latest run failed, and the retry cron ticked.
+
+    Steps retry transient errors themselves, for about a minute (`automation/retries.py`), and
+    a gold build waits for a held warehouse; a cause that outlasts them (an outage of an hour, a
+    BI client holding the warehouse file all afternoon) fails the run, and nothing upstream
+    changes to request it again. Tried again every hour, it heals once the cause is gone,
+    without a human. A run a blocking check of the asset stopped (a verdict on the data) is not
+    tried again: a new upstream change, the fix, requests it."""
+    cron = settings.read(settings.RETRY_FAILED_CRON)
+    if cron == "off":
+        return condition
+    # not what a blocking check of its own stopped: that is a verdict on the data, which the
+    # same data would repeat
+    judged = AC.any_checks_match(AC.check_failed(), blocking_only=True)
+    retried = (AC.execution_failed() & ~judged & AC.cron_tick_passed(cron)).with_label(
+        "failed_retried"
+    )
+    return cast("dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]", condition | retried)
+
+
 def follows_each_partition() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
     # a partition whose inputs arrived while its own run was under way, and which then failed, is
     # not tried again for that: only a new upstream change does
     arrived = _inputs_arrived().since_last_handled() & ~AC.execution_failed()
-    changed = AC.any_deps_updated().since_last_handled() | arrived
+    changed = _or_failed_retried(AC.any_deps_updated().since_last_handled() | arrived)
     return (changed & _inputs_exist() & _settled()).with_label("follows_each_partition")
 
 
@@ -74,5 +107,5 @@ def follows_each_batch() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckK
     # only after an update happened, not on the tick it is requested: this asset reads every
     # partition upstream, so it waits for the batch's runs instead of racing them; and only once
     # every table it reads exists
-    updated = AC.any_deps_match(AC.newly_updated()).since_last_handled()
+    updated = _or_failed_retried(AC.any_deps_match(AC.newly_updated()).since_last_handled())
     return (updated & _inputs_exist() & _settled()).with_label("follows_each_batch")

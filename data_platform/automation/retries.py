@@ -106,3 +106,17 @@ def only_transient_retried(step: Callable[P, Iterator[T]]) -> Callable[P, Iterat
             yield from step(*args, **kwargs)
 
     return judged
+
+
+def run_tags() -> dict[str, str]:
+    """What every run the platform's sensors request carries: its time limit (a hung run fails
+    and releases what waits on it) and its run-level retries (a run whose worker crashed is run
+    again from its failure; one a step failure ended, a verdict on its data or a bug, is not).
+
+    These are the platform's own: they hold on any instance that enables `run_monitoring` and
+    `run_retries` (both profiles' `dagster.yaml` do), whatever that instance's defaults."""
+    return {
+        "dagster/max_runtime": settings.read(settings.RUN_MAX_SECONDS),
+        "dagster/max_retries": settings.read(settings.RUN_RETRIES),
+        "dagster/retry_on_asset_or_op_failure": "false",
+    }

@@ -19,18 +19,22 @@ from data_platform.contracts import lineage as lin
 from data_platform.transforms.silver import unaccounted
 
 
-def specs(entity: Entity, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+def specs(
+    entity: Entity, key: dg.AssetKey, partitions: dg.PartitionsDefinition | None = None
+) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(
             "contract",
             asset=key,
             blocking=True,
+            partitions_def=partitions,
             description="pandera schema from the contract: types, not null, key, business rules.",
         ),
         dg.AssetCheckSpec(
             "primary_key_unique",
             asset=key,
             blocking=True,
+            partitions_def=partitions,
             description=f"One row per {', '.join(entity.primary_key)} in the whole table.",
         ),
         dg.AssetCheckSpec(

@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 
 from data_platform import settings
-from data_platform.contracts.model import Column
+from data_platform.contracts import history as hist
+from data_platform.contracts.model import Classification, Column, Entity
 from data_platform.contracts.tpch import ENTITIES
 
 SOURCES_FILE = settings.DBT_PROJECT_DIR / "models" / "staging" / "_silver__sources.yml"
@@ -34,6 +35,53 @@ def column_meta(column: Column) -> dict[str, str]:
     return meta
 
 
+# what DuckDB reads the history's own columns as (Delta's UTC timestamps are TIMESTAMPTZ)
+HISTORY_SQL_TYPES = {
+    hist.VALID_FROM: "TIMESTAMP WITH TIME ZONE",
+    hist.VALID_TO: "TIMESTAMP WITH TIME ZONE",
+    hist.IS_CURRENT: "BOOLEAN",
+}
+
+
+def _column(column: Column) -> dict[str, Any]:
+    return {
+        "name": column.name,
+        "description": column.description,
+        "data_type": column.kind.sql_type,
+        "meta": column_meta(column),
+    }
+
+
+def _table(entity: Entity) -> dict[str, Any]:
+    return {
+        "name": entity.name,
+        "description": entity.description,
+        "meta": {"dagster": {"asset_key": ["silver", entity.name]}},
+        "columns": [_column(column) for column in entity.columns],
+    }
+
+
+def _history_table(entity: Entity) -> dict[str, Any]:
+    """A dimension's history: its columns, and each version's validity interval."""
+    name = hist.history_name(entity)
+    validity = [
+        {
+            "name": column,
+            "description": hist.DESCRIPTIONS[column],
+            "data_type": sql_type,
+            "meta": {"classification": Classification.PUBLIC.value},
+        }
+        for column, sql_type in HISTORY_SQL_TYPES.items()
+    ]
+    return {
+        "name": name,
+        "description": f"Every version of each {entity.name}, with the interval "
+        "[valid_from, valid_to) it was valid in.",
+        "meta": {"dagster": {"asset_key": ["silver", name]}},
+        "columns": [_column(column) for column in entity.columns] + validity,
+    }
+
+
 def sources() -> dict[str, Any]:
     return {
         "version": 2,
@@ -42,23 +90,8 @@ def sources() -> dict[str, Any]:
                 "name": "silver",
                 "description": "Typed, deduplicated silver Delta tables written by the platform.",
                 "config": {"external_location": EXTERNAL_LOCATION},
-                "tables": [
-                    {
-                        "name": entity.name,
-                        "description": entity.description,
-                        "meta": {"dagster": {"asset_key": ["silver", entity.name]}},
-                        "columns": [
-                            {
-                                "name": column.name,
-                                "description": column.description,
-                                "data_type": column.kind.sql_type,
-                                "meta": column_meta(column),
-                            }
-                            for column in entity.columns
-                        ],
-                    }
-                    for entity in ENTITIES
-                ],
+                "tables": [_table(entity) for entity in ENTITIES]
+                + [_history_table(entity) for entity in hist.HISTORY_ENTITIES],
             }
         ],
     }

@@ -35,6 +35,11 @@ class LandedFile:
         """Where the file is now, relative to the landing root."""
         return f"{ARCHIVE}/{self.path}" if self.archived else self.path
 
+    @property
+    def version(self) -> str:
+        """What tells one state of the file from the next: its size and modification time."""
+        return f"{self.size}:{self.landed_at.timestamp():.6f}"
+
 
 @dataclass(frozen=True)
 class MisfitFile:

@@ -34,9 +34,11 @@ def lake() -> Lake:
 
 
 def landing_zone() -> LandingZone:
+    settle = settings.read(settings.LANDING_SETTLE)
     return LandingZone(
         url=settings.env_or_default(settings.LANDING_DIR),
         storage_options=storage_config(settings.read(settings.LANDING_DIR)),
+        settle_seconds=float(settle) if settle else None,
     )
 
 

@@ -11,6 +11,9 @@ from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 from pydantic import Field
 
+# Delta's own default of how long log entries are kept (`delta.logRetentionDuration`)
+DELTA_LOG_RETENTION = "interval 30 days"
+
 
 class Lake(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The root the lake IO manager writes under, and its storage options: the same settings,
@@ -54,3 +57,17 @@ class Lake(dg.ConfigurableResource):  # type: ignore[type-arg]
                 yield key, DeltaTable(self.table_uri(key), storage_options=self.delta_options)
             except TableNotFoundError:
                 continue
+
+    def purge_history(self, table: DeltaTable) -> list[str]:
+        """Delete the files and log entries of every version but the current one, so no earlier
+        version can be read (erasure); the data files deleted. Log entries go too: they keep
+        the statistics (minimum and maximum values) of the files they added and the predicates
+        of deletes. The log's retention is set to zero for the cleanup, then back."""
+        removed = table.vacuum(retention_hours=0, dry_run=False, enforce_retention_duration=False)
+        setting = "delta.logRetentionDuration"
+        kept = table.metadata().configuration.get(setting, DELTA_LOG_RETENTION)
+        table.alter.set_table_properties({setting: "interval 0 seconds"})
+        table.create_checkpoint()
+        table.cleanup_metadata()
+        table.alter.set_table_properties({setting: kept})
+        return list(removed)

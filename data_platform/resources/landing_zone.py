@@ -21,6 +21,10 @@ from data_platform.resources.object_store import fsspec_options
 # an object store is a copy, stamped with the time of the move, and landing order decides between
 # versions of a row (silver) and between copies of a file; so the time moves with the file.
 LANDED_AT = "_landed_at.json"
+# how long a file on a filesystem must be quiet before it counts as landed: a writer that does not
+# rename shows it half-written. An object store shows an object only once its PUT is complete.
+FILESYSTEM_SETTLE_SECONDS = 2.0
+OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az"})
 
 
 @dataclass
@@ -43,6 +47,14 @@ class LandingZone(dg.ConfigurableResource):  # type: ignore[type-arg]
     read_threads: int = Field(
         default=8, gt=0, description="Files fetched at once (object stores answer in parallel)."
     )
+    settle_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "How long a file must stay unchanged (size and modification time) before the landing"
+            " sensor takes it as landed. Unset: 2 s on a filesystem, 0 on an object store."
+        ),
+    )
     _filesystem: tuple[fsspec.AbstractFileSystem, str] | None = PrivateAttr(default=None)
 
     def _fs(self) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -58,6 +70,14 @@ class LandingZone(dg.ConfigurableResource):  # type: ignore[type-arg]
             )
             self._filesystem = filesystem, root.rstrip("/")
         return self._filesystem
+
+    def settle_period(self) -> float:
+        """Seconds a file must be quiet before it counts as landed (`settle_seconds`)."""
+        if self.settle_seconds is not None:
+            return self.settle_seconds
+        protocol = self._fs()[0].protocol
+        protocols = {protocol} if isinstance(protocol, str) else set(protocol)
+        return 0.0 if protocols & OBJECT_STORES else FILESYSTEM_SETTLE_SECONDS
 
     def scan(
         self, entities: Iterable[str], under: str = "", *, archived: bool = False
@@ -122,6 +142,50 @@ class LandingZone(dg.ConfigurableResource):  # type: ignore[type-arg]
                 if filesystem.isdir(folder) and not filesystem.ls(folder):
                     filesystem.rmdir(folder)
         return moved
+
+    def stored(self, entities: Iterable[str]) -> list[LandedFile]:
+        """Every stored copy of every landed file: the live ones and all archived ones, also an
+        archived copy that a file landed again under its name hides from `scan`."""
+        known = frozenset(entities)
+        stored = []
+        for archive in (False, True):
+            for relative, size, landed_at in self._files("", archive=archive):
+                found = classify(relative, size=size, landed_at=landed_at, entities=known)
+                if isinstance(found, LandedFile):
+                    stored.append(replace(found, archived=archive))
+        return stored
+
+    def rewrite(self, landed: LandedFile, content: bytes | None) -> LandedFile | None:
+        """Replace a stored file's content, or remove it (`content` None), keeping when it
+        landed: landing order decides between versions of a row, and an object store stamps a
+        rewritten object with the time of the write. So new content goes where retention puts a
+        file, `_archive/<its landing path>`, with its landing time beside it, and the live copy
+        goes (an archived copy it hid, never read, is replaced). Bronze reads it as before."""
+        filesystem, root = self._fs()
+        record = f"{root}/{ARCHIVE}/{landed.entity}/{LANDED_AT}"
+        target = f"{root}/{ARCHIVE}/{landed.path}"
+        times = _read_json(filesystem, record)
+        if content is None:
+            times.pop(landed.path, None)
+        else:
+            times[landed.path] = landed.landed_at.isoformat()
+        # the time first: a rewrite cut short leaves no file without its time
+        filesystem.makedirs(record.rsplit("/", 1)[0], exist_ok=True)
+        filesystem.pipe_file(record, json.dumps(times, indent=0, sort_keys=True).encode())
+        if content is not None:
+            filesystem.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            filesystem.pipe_file(target, content)
+        elif landed.archived:
+            filesystem.rm_file(target)
+        if not landed.archived:
+            filesystem.rm_file(f"{root}/{landed.path}")
+        folder = f"{root}/{landed.stored_at.rsplit('/', 1)[0]}"
+        # local disk keeps empty folders; an object store has none
+        if filesystem.isdir(folder) and not filesystem.ls(folder):
+            filesystem.rmdir(folder)
+        if content is None:
+            return None
+        return replace(landed, archived=True, size=len(content))
 
     def read_bytes(self, landed: LandedFile) -> bytes:
         filesystem, root = self._fs()

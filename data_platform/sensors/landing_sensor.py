@@ -9,6 +9,11 @@ history of thousands of days is one run; dimension extracts are one run. A date 
 partitions is never requested (that would fail the whole tick): a date beyond the last partition
 waits in the landing zone until its partition exists, one before the first is reported and passed.
 
+A file is requested once it has been quiet for the landing zone's settle period
+(`data_platform.landing.settle`): a source that writes in place, without a rename, would otherwise
+be read half-written. A file still settling, and the other new files of its date, are not
+remembered: the tick says how many wait, and a later tick requests them.
+
 Files that do not fit the landing layout (at the zone's root, under an unknown entity, without a
 date folder) are never read and never start or fail a run: each is logged on the tick that first
 finds it, and whenever the set of them changes the sensor records an observation of the landing
@@ -25,21 +30,26 @@ import zlib
 
 import dagster as dg
 
+from data_platform.automation.retries import run_tags
 from data_platform.catalog.keys import LANDING_ZONE, lake_key
 from data_platform.catalog.metadata import records_table
 from data_platform.catalog.partitions import RANGE_END_TAG, RANGE_START_TAG
 from data_platform.contracts import ENTITIES
+from data_platform.landing import settle
 from data_platform.landing.layout import LandedFile, MisfitFile, misfits_frame
 from data_platform.resources.landing_zone import LandingZone
 
 GAP_DAYS = 7
 # cursor entries of the misfits found, beside the landed files' paths
 MISFIT = "misfit:"
+# and of the files still settling: `<version>@<when first seen so>`
+SETTLING = "settling:"
 MISFITS_SHOWN = 200
+SETTLING_SHOWN = 20
 
 
 def token(landed: LandedFile) -> str:
-    return f"{landed.size}:{landed.landed_at.timestamp():.6f}"
+    return landed.version
 
 
 def encode_cursor(seen: dict[str, str]) -> str:
@@ -54,12 +64,16 @@ def decode_cursor(cursor: str | None) -> dict[str, str]:
     return seen
 
 
-def clusters(dates: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """Sorted dates cut where two neighbours are more than GAP_DAYS apart; inclusive ranges."""
+def clusters(
+    dates: list[dt.date], avoid: frozenset[dt.date] = frozenset()
+) -> list[tuple[dt.date, dt.date]]:
+    """Sorted dates cut where two neighbours are more than GAP_DAYS apart, or where a date to
+    `avoid` lies between them; inclusive ranges."""
     ordered = sorted(set(dates))
     found: list[tuple[dt.date, dt.date]] = []
     for day in ordered:
-        if found and (day - found[-1][1]).days <= GAP_DAYS:
+        joins = bool(found) and (day - found[-1][1]).days <= GAP_DAYS
+        if joins and not any(found[-1][1] < held < day for held in avoid):
             found[-1] = (found[-1][0], day)
         else:
             found.append((day, day))
@@ -72,9 +86,13 @@ def _run_key(files: list[LandedFile]) -> str:
 
 
 def plan(
-    new: list[LandedFile], first_day: dt.date, last_day: dt.date
+    new: list[LandedFile],
+    first_day: dt.date,
+    last_day: dt.date,
+    avoid: frozenset[dt.date] = frozenset(),
 ) -> tuple[list[dg.RunRequest], list[LandedFile], list[LandedFile]]:
-    """Run requests for `new` files; also the files that must wait, and those passed over."""
+    """Run requests for `new` files, no range covering a date to `avoid`; also the files that
+    must wait, and those passed over."""
     entities = {entity.name: entity for entity in ENTITIES}
     waiting = [f for f in new if entities[f.entity].partitioned and f.business_date > last_day]
     too_old = [f for f in new if entities[f.entity].partitioned and f.business_date < first_day]
@@ -84,14 +102,18 @@ def plan(
         if entities[f.entity].partitioned and first_day <= f.business_date <= last_day
     ]
     requests = []
-    for low, high in clusters([f.business_date for f in daily]):
+    for low, high in clusters([f.business_date for f in daily], avoid):
         files = [f for f in daily if low <= f.business_date <= high]
         names = sorted({f.entity for f in files})
         requests.append(
             dg.RunRequest(
                 run_key=_run_key(files),
                 asset_selection=[lake_key("bronze", entities[name]) for name in names],
-                tags={RANGE_START_TAG: low.isoformat(), RANGE_END_TAG: high.isoformat()},
+                tags={
+                    **run_tags(),
+                    RANGE_START_TAG: low.isoformat(),
+                    RANGE_END_TAG: high.isoformat(),
+                },
             )
         )
     dimensions = [f for f in new if not entities[f.entity].partitioned]
@@ -101,6 +123,7 @@ def plan(
             dg.RunRequest(
                 run_key=_run_key(dimensions),
                 asset_selection=[lake_key("bronze", entities[name]) for name in names],
+                tags=run_tags(),
             )
         )
     return requests, waiting, too_old
@@ -132,25 +155,46 @@ def build_landing_sensor(
         if not new and not events:
             passed_over = f"; {len(misfits)} misfit files passed over" if misfits else ""
             return dg.SkipReason(f"no new files among {len(scan.files)} landed{passed_over}")
+        watched = {k.removeprefix(SETTLING): v for k, v in seen.items() if k.startswith(SETTLING)}
+        now = dt.datetime.now(dt.UTC)
+        held = settle.hold(new, settle.settling(new, watched, now, landing_zone.settle_period()))
+        held_back = {f.path for f in held.waiting}
+        ready = [f for f in new if f.path not in held_back]
         requests: list[dg.RunRequest] = []
         waiting: list[LandedFile] = []
-        if new:
+        if ready:
             keys = partitions.get_partition_keys()
             first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
-            requests, waiting, too_old = plan(new, first, last)
+            requests, waiting, too_old = plan(ready, first, last, held.dates)
             for landed in too_old:
                 context.log.warning(f"{landed.path}: dated before the first partition {first}")
             if waiting:
                 context.log.info(f"{len(waiting)} files wait for their partition (after {last})")
-        unseen = {f.path for f in waiting}
+        unseen = held_back | {f.path for f in waiting}
         remembered = {f.path: token(f) for f in scan.files if f.path not in unseen}
         remembered.update({MISFIT + path: reason for path, reason in misfits.items()})
-        context.log.info(f"{len(new) - len(waiting)} new files: {len(requests)} runs")
+        remembered.update({SETTLING + path: state for path, state in held.settling.items()})
+        context.log.info(f"{len(ready) - len(waiting)} new files: {len(requests)} runs")
+        settling = report_settling(context, held) if held.settling else None
         return dg.SensorResult(
-            run_requests=requests, asset_events=events, cursor=encode_cursor(remembered)
+            run_requests=requests,
+            asset_events=events,
+            cursor=encode_cursor(remembered),
+            skip_reason=None if requests else settling,
         )
 
     return landing_sensor
+
+
+def report_settling(context: dg.SensorEvaluationContext, held: settle.Held) -> str:
+    """Log the files still settling and those waiting with them; the tick's one-line account."""
+    count = len(held.settling)
+    summary = f"waiting for {count} file{'' if count == 1 else 's'} to settle"
+    others = len(held.waiting) - count
+    beside = f", and {others} more new files of the same dates or dimensions" if others else ""
+    shown = ", ".join(sorted(held.settling)[:SETTLING_SHOWN])
+    context.log.info(f"{summary} (written to within the settle period){beside}: {shown}")
+    return summary + beside
 
 
 def observe(files: int, misfits: list[MisfitFile]) -> dg.AssetObservation:

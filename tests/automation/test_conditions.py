@@ -4,14 +4,17 @@ Events are reported to the instance as runless materializations and check evalua
 conditions read only the instance's records, so the tests need no data and stay fast.
 """
 
+import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
 import pytest
 
+from data_platform.assets.history import history_key
 from data_platform.catalog.keys import lake_key, lake_keys
 from data_platform.compat import record_check_of_materialization
 from data_platform.contracts import ENTITIES, entity_named
+from data_platform.contracts.history import HISTORY_ENTITIES
 from data_platform.definitions import build_definitions
 from tests.conftest import gold_keys
 
@@ -33,6 +36,14 @@ def measured(defs: dg.Definitions, day: str) -> dict[str, object]:
     return {k.to_user_string(): [day] for k in quality_keys(defs)}
 
 
+class _Discard(dg.IOManager):
+    def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+        pass
+
+    def load_input(self, context: dg.InputContext) -> object:
+        return None
+
+
 class Ticks:
     """The automation sensor's evaluations, one `tick()` at a time, over one instance."""
 
@@ -40,10 +51,10 @@ class Ticks:
         self.defs, self.instance = defs, instance
         self.cursor: dg.AssetDaemonCursor | None = None
 
-    def tick(self) -> dict[str, object]:
+    def tick(self, at: dt.datetime | None = None) -> dict[str, object]:
         """What this tick requests: asset → sorted partition keys, or True if unpartitioned."""
         result = dg.evaluate_automation_conditions(
-            defs=self.defs, instance=self.instance, cursor=self.cursor
+            defs=self.defs, instance=self.instance, cursor=self.cursor, evaluation_time=at
         )
         self.cursor = result.cursor
         requested: dict[str, object] = {}
@@ -63,15 +74,37 @@ class Ticks:
             )
 
     def check(self, asset: dg.AssetKey, name: str, *, passed: bool) -> None:
-        """A blocking check's result on the asset's latest materialization, as its run records it
-        (checks are per run, not per partition: a range run has no single partition)."""
+        """A blocking check's result on the asset's latest materialization, as its run records
+        it: a dimension's checks are unpartitioned."""
         record_check_of_materialization(self.instance, asset, name, passed=passed)
+
+    def rebuilt_day(self, asset: dg.AssetKey, day: str, check: str, *, passed: bool) -> None:
+        """A run rebuilding `day` of a daily table, its blocking check (per partition, as silver
+        records it in a one-day run) passing or failing."""
+        partitions = self.defs.resolve_asset_graph().get(asset).partitions_def
+        spec = dg.AssetCheckSpec(check, asset=asset, blocking=True, partitions_def=partitions)
+
+        @dg.asset(key=asset, partitions_def=partitions, check_specs=[spec], io_manager_key="none")
+        def rebuilt() -> Iterator[dg.Output[None] | dg.AssetCheckResult]:
+            yield dg.Output(None)
+            yield dg.AssetCheckResult(passed=passed, check_name=check)
+
+        # a failing blocking check fails the run, as it does in the platform
+        dg.materialize(
+            [rebuilt],
+            instance=self.instance,
+            partition_key=day,
+            resources={"none": _Discard()},
+            raise_on_error=False,
+        )
 
     def run_everything(self, days: list[str]) -> None:
         """Every layer built for `days` (what the first load leaves), and the ticks settled."""
         for entity in ENTITIES:
             for asset in lake_keys(entity):
                 self.materialized(asset, *(days if entity.partitioned else []))
+        for entity in HISTORY_ENTITIES:
+            self.materialized(history_key(entity))
         for mart in gold_keys(self.defs, daily=True):
             self.materialized(mart, *days)
         for report in gold_keys(self.defs, daily=False):
@@ -142,15 +175,13 @@ def test_a_failed_blocking_check_holds_back_what_is_downstream_until_it_passes(
     ticks: Ticks,
 ) -> None:
     silver_orders = key("silver", "orders")
-    ticks.materialized(silver_orders, "1995-01-02")
-    ticks.check(silver_orders, "primary_key_unique", passed=False)
+    ticks.rebuilt_day(silver_orders, "1995-01-02", "primary_key_unique", passed=False)
 
     assert ticks.tick() == {}, "neither the day's gold nor the reports are built on it"
     assert ticks.tick() == {}
 
     # fixed: silver rebuilt for the day, its check passes, and the day and the reports go on
-    ticks.materialized(silver_orders, "1995-01-02")
-    ticks.check(silver_orders, "primary_key_unique", passed=True)
+    ticks.rebuilt_day(silver_orders, "1995-01-02", "primary_key_unique", passed=True)
     assert ticks.tick() == {
         "gold/daily_revenue_by_nation": ["1995-01-02"],
         "gold/customer_lifetime_value": True,
@@ -184,3 +215,50 @@ def test_a_dimension_change_rebuilds_the_days_with_data_not_every_date(ticks: Ti
     requested = ticks.tick()
     assert requested["gold/daily_revenue_by_nation"] == DAYS
     assert requested["gold/local_supplier_volume"] is True
+
+
+def test_a_partition_whose_run_failed_is_requested_again_at_the_next_retry_hour(
+    ticks: Ticks,
+) -> None:
+    """A run that failed for a cause outside the data (the warehouse held past a build's
+    patience) is not requested again by an upstream change, as nothing upstream changed: the
+    retry cron (hourly) requests it again, and once the cause is gone it heals."""
+    graph = ticks.defs.resolve_asset_graph()
+    partitions = graph.get(DAILY_GOLD).partitions_def
+
+    @dg.asset(key=DAILY_GOLD, partitions_def=partitions)
+    def held_warehouse() -> None:
+        raise RuntimeError("gave up waiting: another process has warehouse.duckdb open")
+
+    failed = dg.materialize(
+        [held_warehouse], instance=ticks.instance, partition_key="1995-01-02", raise_on_error=False
+    )
+    assert not failed.success
+    half_past = dt.datetime(2026, 12, 1, 10, 30, tzinfo=dt.UTC)
+    assert ticks.tick(half_past) == {}
+    assert ticks.tick(half_past + dt.timedelta(minutes=20)) == {}, "not before the hour"
+    assert ticks.tick(half_past + dt.timedelta(minutes=31)) == {
+        "gold/daily_revenue_by_nation": ["1995-01-02"]
+    }
+    assert ticks.tick(half_past + dt.timedelta(minutes=32)) == {}, "once an hour, not each tick"
+
+
+def test_a_failed_blocking_check_of_a_day_holds_back_only_that_day(ticks: Ticks) -> None:
+    """Silver's blocking checks are per partition: another day's passing run neither lifts
+    the failed day's hold nor is held by it."""
+    silver_orders = key("silver", "orders")
+    ticks.rebuilt_day(silver_orders, "1995-01-02", "primary_key_unique", passed=False)
+    ticks.rebuilt_day(silver_orders, "1995-01-03", "primary_key_unique", passed=True)
+    requested = ticks.tick()
+    assert requested["gold/daily_revenue_by_nation"] == ["1995-01-03"]
+    assert ticks.tick() == {}, "1995-01-02 stays held"
+
+
+def test_a_run_stopped_by_its_blocking_check_is_not_retried_by_the_clock(ticks: Ticks) -> None:
+    """The same data would fail the same check: only a new upstream change (the fix) requests
+    the day again."""
+    silver_orders = key("silver", "orders")
+    ticks.rebuilt_day(silver_orders, "1995-01-02", "primary_key_unique", passed=False)
+    half_past = dt.datetime(2026, 12, 1, 10, 30, tzinfo=dt.UTC)
+    assert ticks.tick(half_past) == {}
+    assert ticks.tick(half_past + dt.timedelta(minutes=31)) == {}

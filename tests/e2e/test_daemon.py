@@ -2,8 +2,9 @@
 itself, and Slack (a fake Web API on 127.0.0.1) hearing of each failure exactly once.
 
 One platform serves the whole module, and its tests build on one another in order: the first
-load, a new day, a correction, a failed check, a failed run across a Slack outage and a daemon
-restart, stale dimensions and their recovery.
+load, a new day, a correction, a hostile day (an orphan, an unknown column, misfit files), a
+failed check, a failed run across a Slack outage and a daemon restart, stale dimensions and
+their recovery.
 
 How long the platform took is recorded, not asserted (a loaded machine is slower, and a timed test
 fails for reasons that are not bugs): each test records its figure with `record_property`, and
@@ -22,12 +23,14 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 import pytest
 
 from data_platform.alerts.outbox import KEY as OUTBOX_KEY
+from data_platform.catalog.keys import LANDING_ZONE
 from data_platform.catalog.partitions import RANGE_END_TAG as RANGE_END
 from data_platform.catalog.partitions import RANGE_START_TAG as RANGE_START
-from data_platform.contracts import ENTITIES
+from data_platform.contracts import ENTITIES, entity_named
 from data_platform.definitions import build_definitions
 from data_platform.simulate.__main__ import main as simulate
 from data_platform.simulate.oracle import expected, mismatches
@@ -234,6 +237,73 @@ def test_a_correction_in_an_old_dates_folder_updates_that_days_gold(
     assert {k: v for k, v in after.items() if k != nation} == {
         k: v for k, v in before.items() if k != nation
     }
+
+
+def test_a_hostile_day_reaches_gold_for_its_valid_rows_with_no_failed_run(
+    platform: Platform, record_property: Callable[[str, object], None]
+) -> None:
+    """An orphaned line (its order never lands), an order in a CSV with a column the contract
+    does not know, and two misfit files: the day's gold holds the valid order, no run fails,
+    nothing landed is dropped, and each oddity is reported where an operator looks."""
+    day = "1998-08-14"
+    nation = customer_nation(platform, 1)
+    landed = time.time()
+    header = ",".join([*entity_named("orders").column_names, "sales_channel"])
+    order = tbl_order(900_004, day, customer=1).split("|")[:9]
+    platform.drop(f"orders/{day}/web.csv", f"{header}\n{','.join([*order, 'web'])}\n")
+    lines = [tbl_line(900_004, day, price="100.00"), tbl_line(900_005, day, price="999.00")]
+    platform.drop(f"lineitem/{day}/lines.tbl", "".join(f"{line}\n" for line in lines))
+    platform.drop("stray_report.txt", "not a delivery\n")
+    platform.drop(f"invoices/{day}/i.tbl", "1|2|3|\n")
+
+    done = day_in_gold(platform, day, landed, why="gold for the hostile day")
+    record_property("hostile_day_seconds", round(done - landed, 1))
+    assert platform.gold_day(day) == [(nation, 1, Decimal("95.0000"))]
+    runs = platform.instance().get_runs(
+        filters=dg.RunsFilter(created_after=dt.datetime.fromtimestamp(landed, dt.UTC))
+    )
+    assert runs
+    assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+    # the orphan is kept in silver, and its relation check warns about it
+    lake = platform.root / "lake"
+    silver = pl.read_delta(str(lake / "silver" / "lineitem"))
+    assert silver.filter(pl.col("l_orderkey") == 900_005).height == 1
+    orphans = latest_check(platform, dg.AssetKey(["silver", "lineitem"]), "orders_exists", day)
+    assert (orphans.passed, orphans.severity) == (False, dg.AssetCheckSeverity.WARN)
+    # the unknown column is kept in bronze, and its check names it with the file
+    bronze = pl.read_delta(str(lake / "bronze" / "orders")).filter(
+        pl.col("_source_file") == f"orders/{day}/web.csv"
+    )
+    assert "sales_channel" in bronze["_extra_columns"].item()
+    drift = latest_check(platform, dg.AssetKey(["bronze", "orders"]), "known_columns", day)
+    assert not drift.passed
+    # the misfits are in the landing zone's observation, with their reasons
+    observed = platform.instance().fetch_observations(LANDING_ZONE, limit=1).records
+    table = observed[0].asset_observation.metadata["misfits"].value  # type: ignore[union-attr]
+    reasons = {r.data["file"]: r.data["reason"] for r in table.records}  # type: ignore[attr-defined]
+    assert {"stray_report.txt", f"invoices/{day}/i.tbl"} <= set(reasons)
+
+
+def latest_check(
+    platform: Platform, asset: dg.AssetKey, name: str, day: str
+) -> dg.AssetCheckEvaluation:
+    """The newest evaluation of a check recorded by a run of `day` (or by any run, for a check
+    recorded once per run)."""
+    records = platform.instance().get_event_records(
+        dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION),
+        limit=500,
+        ascending=False,
+    )
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data  # type: ignore[union-attr]
+        if (
+            isinstance(evaluation, dg.AssetCheckEvaluation)
+            and evaluation.asset_key == asset
+            and evaluation.check_name == name
+            and evaluation.partition in (day, None)
+        ):
+            return evaluation
+    raise AssertionError(f"no evaluation of {asset.to_user_string()} {name}")
 
 
 def messages(platform: Platform, kind: str) -> list[str]:

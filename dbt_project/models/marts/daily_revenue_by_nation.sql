@@ -39,13 +39,15 @@ lineitem as (
 
 ),
 
-customer as (
+customer_history as (
 
     select
         c_custkey,
-        c_nationkey
+        c_nationkey,
+        valid_from,
+        valid_to
 
-    from {{ ref('stg_customer') }}
+    from {{ ref('stg_customer_history') }}
 
 ),
 
@@ -69,8 +71,12 @@ order_lines as (
 
     from orders
     inner join lineitem on lineitem.l_orderkey = orders.o_orderkey
-    inner join customer on customer.c_custkey = orders.o_custkey
-    inner join nation on nation.n_nationkey = customer.c_nationkey
+    -- the customer's nation on the order date, not today's: a move keeps past days where they were
+    inner join customer_history
+        on customer_history.c_custkey = orders.o_custkey
+        and customer_history.valid_from <= orders.o_orderdate
+        and customer_history.valid_to > orders.o_orderdate
+    inner join nation on nation.n_nationkey = customer_history.c_nationkey
 
 ),
 
