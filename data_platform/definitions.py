@@ -7,12 +7,13 @@ import dagster as dg
 from data_platform import profiles, settings
 from data_platform.assets.bronze import bronze_asset
 from data_platform.assets.gold import gold_assets
-from data_platform.assets.history import history_asset
+from data_platform.assets.history import history_asset, history_key
 from data_platform.assets.landing import landing_zone_asset
 from data_platform.assets.quality import quality_assets
 from data_platform.assets.silver import silver_assets
 from data_platform.automation import policy
 from data_platform.automation.retries import run_tags
+from data_platform.catalog.keys import lake_key
 from data_platform.catalog.partitions import daily_partitions
 from data_platform.checks.drop_arrival import drop_arrival_checks, drop_arrival_schedule
 from data_platform.checks.gold import revenue_check
@@ -24,20 +25,34 @@ from data_platform.jobs.lake_maintenance import lake_maintenance_job, lake_maint
 from data_platform.jobs.lake_restore import lake_restore_job
 from data_platform.jobs.retention import build_retention_job, retention_schedule
 from data_platform.sensors.alert_sensor import build_alert_sensor
-from data_platform.sensors.landing_sensor import build_landing_sensor
+from data_platform.sensors.landing_sensor import Followers, build_landing_sensor
 
 
 def build_definitions() -> dg.Definitions:
     profiles.declare_process_settings()
     partitions = daily_partitions(settings.read(settings.PARTITIONS_START))
+    daily_gold, reports = gold_assets(partitions)
     assets: list[dg.AssetsDefinition | dg.AssetSpec] = [
         landing_zone_asset(),
         *(bronze_asset(entity, partitions) for entity in ENTITIES),
         *(silver_assets(entity, partitions) for entity in ENTITIES),
         *(history_asset(entity) for entity in HISTORY_ENTITIES),
-        *gold_assets(partitions),
+        daily_gold,
+        reports,
         quality_assets(partitions),
     ]
+    histories = {entity.name: [history_key(entity)] for entity in HISTORY_ENTITIES}
+    followers = Followers(
+        by_entity={
+            entity.name: [
+                lake_key("silver", entity),
+                lake_key("quarantine", entity),
+                *histories.get(entity.name, []),
+            ]
+            for entity in ENTITIES
+        },
+        daily_gold=sorted(daily_gold.keys, key=lambda key: key.to_user_string()),
+    )
     automation = dg.AutomationConditionSensorDefinition(
         "automation_sensor",
         target=dg.AssetSelection.all(),
@@ -48,7 +63,8 @@ def build_definitions() -> dg.Definitions:
         emit_backfills=True,
         run_tags=run_tags(),
     )
-    landing = build_landing_sensor(partitions, int(settings.read(settings.SENSOR_INTERVAL)))
+    interval = int(settings.read(settings.SENSOR_INTERVAL))
+    landing = build_landing_sensor(partitions, interval, followers)
     timezone = settings.read(settings.FRESHNESS_TIMEZONE)
     drop_arrival = drop_arrival_checks(int(settings.read(settings.DROP_LAG_DAYS)), timezone)
     deadline = settings.read(settings.DROP_DEADLINE_CRON)

@@ -1,5 +1,8 @@
 """React to files landing: every new or changed file gets its entity's bronze partition rebuilt,
-once. Silver and gold follow by declarative automation (`data_platform.automation`).
+once, and in the same run what follows it (`Followers`): silver and quarantine, a dimension's
+history, and a new day's gold, so one run takes a day from its files to its gold. The rest
+(the reports, the quality history, the gold of days a dimension change touches) follows by
+declarative automation (`data_platform.automation`).
 
 The cursor remembers each landed file by path, size and modification time, not a high-water mark
 of times: a file moved or copied in with an old time is still new, and a rewritten file is
@@ -27,6 +30,8 @@ import datetime as dt
 import hashlib
 import json
 import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import dagster as dg
 
@@ -85,14 +90,40 @@ def _run_key(files: list[LandedFile]) -> str:
     return digest.hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class Followers:
+    """What a run of the landing sensor builds after bronze, in the same run: for each entity,
+    the tables its bronze feeds (silver, quarantine, a dimension's history), and the daily gold
+    marts of the days a run loads. One run takes a new day from its files to its gold (the
+    reports follow by automation, once per batch); automation requests nothing more for a day a
+    run built whole."""
+
+    by_entity: Mapping[str, Sequence[dg.AssetKey]] = field(default_factory=dict)
+    daily_gold: Sequence[dg.AssetKey] = ()
+
+    def selection(self, names: Iterable[str], *, gold: bool) -> list[dg.AssetKey]:
+        entities = {entity.name: entity for entity in ENTITIES}
+        keys = [lake_key("bronze", entities[name]) for name in names]
+        keys += [key for name in names for key in self.by_entity.get(name, ())]
+        return keys + (list(self.daily_gold) if gold else [])
+
+    def all_keys(self) -> list[dg.AssetKey]:
+        return self.selection([entity.name for entity in ENTITIES], gold=True)
+
+
 def plan(
     new: list[LandedFile],
     first_day: dt.date,
     last_day: dt.date,
     avoid: frozenset[dt.date] = frozenset(),
+    followers: Followers = Followers(),
 ) -> tuple[list[dg.RunRequest], list[LandedFile], list[LandedFile]]:
     """Run requests for `new` files, no range covering a date to `avoid`; also the files that
-    must wait, and those passed over."""
+    must wait, and those passed over.
+
+    A daily run goes on to the days' gold only when no dimension landed on the same tick: gold
+    reads the dimensions, which their own run is then still building (a first load); automation
+    builds those days' gold once both runs are done."""
     entities = {entity.name: entity for entity in ENTITIES}
     waiting = [f for f in new if entities[f.entity].partitioned and f.business_date > last_day]
     too_old = [f for f in new if entities[f.entity].partitioned and f.business_date < first_day]
@@ -101,6 +132,7 @@ def plan(
         for f in new
         if entities[f.entity].partitioned and first_day <= f.business_date <= last_day
     ]
+    dimensions = [f for f in new if not entities[f.entity].partitioned]
     requests = []
     for low, high in clusters([f.business_date for f in daily], avoid):
         files = [f for f in daily if low <= f.business_date <= high]
@@ -108,7 +140,7 @@ def plan(
         requests.append(
             dg.RunRequest(
                 run_key=_run_key(files),
-                asset_selection=[lake_key("bronze", entities[name]) for name in names],
+                asset_selection=followers.selection(names, gold=not dimensions),
                 tags={
                     **run_tags(),
                     RANGE_START_TAG: low.isoformat(),
@@ -116,13 +148,12 @@ def plan(
                 },
             )
         )
-    dimensions = [f for f in new if not entities[f.entity].partitioned]
     if dimensions:
         names = sorted({f.entity for f in dimensions})
         requests.append(
             dg.RunRequest(
                 run_key=_run_key(dimensions),
-                asset_selection=[lake_key("bronze", entities[name]) for name in names],
+                asset_selection=followers.selection(names, gold=False),
                 tags=run_tags(),
             )
         )
@@ -130,13 +161,16 @@ def plan(
 
 
 def build_landing_sensor(
-    partitions: dg.TimeWindowPartitionsDefinition, interval_seconds: int = 30
+    partitions: dg.TimeWindowPartitionsDefinition,
+    interval_seconds: int = 30,
+    followers: Followers = Followers(),
 ) -> dg.SensorDefinition:
-    targets = [lake_key("bronze", entity) for entity in ENTITIES]
+    targets = followers.all_keys()
 
     @dg.sensor(
         name="landing_sensor",
-        description="Materializes bronze for the partitions that newly landed files touch.",
+        description="Materializes bronze for the partitions that newly landed files touch, and "
+        "what follows it in the same run (silver, quarantine, a new day's gold).",
         asset_selection=dg.AssetSelection.assets(*targets),
         minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
@@ -165,7 +199,7 @@ def build_landing_sensor(
         if ready:
             keys = partitions.get_partition_keys()
             first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
-            requests, waiting, too_old = plan(ready, first, last, held.dates)
+            requests, waiting, too_old = plan(ready, first, last, held.dates, followers)
             for landed in too_old:
                 context.log.warning(f"{landed.path}: dated before the first partition {first}")
             if waiting:

@@ -151,6 +151,8 @@ def test_the_graph_shows_the_layers_every_gold_mart_and_what_each_asset_is(
     for mart in marts:
         expect(page.get_by_text(mart.path[-1], exact=True).first).to_be_visible()
 
+    # wide enough for the mart, its parents and theirs at a zoom that shows descriptions
+    page.set_viewport_size({"width": 2560, "height": 2000})
     page.goto(lineage(f'+key:"{DAILY_MART.to_user_string()}"'))
     show_facets(page, {"Description", "Owner", "Asset checks", "Status", "Kind tag", "Partitions"})
 

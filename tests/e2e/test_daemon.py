@@ -40,6 +40,7 @@ from tests.platform_server import DagsterDev, day_in_gold, materialized_after, u
 
 pytestmark = pytest.mark.slow
 
+DAILY_GOLD = dg.AssetKey(["gold", "daily_revenue_by_nation"])
 DIMENSIONS = [entity.name for entity in ENTITIES if not entity.partitioned]
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -214,11 +215,26 @@ def test_one_new_day_reaches_gold_by_itself_in_seconds(
     done = day_in_gold(platform, "1998-08-10", landed, why="gold for the new day")
     record_property("new_day_seconds", round(done - landed, 1))
     assert platform.gold_day("1998-08-10") == [(nation, 1, Decimal("95.0000"))]
+    # one run takes the day from its files to its gold (the landing sensor's)
+    builders = {
+        key.to_user_string(): built_by(platform, key, "1998-08-10", landed)
+        for key in (dg.AssetKey(["bronze", "orders"]), DAILY_GOLD)
+    }
+    assert len(set(builders.values())) == 1, builders
     runs = platform.instance().get_runs(
         filters=dg.RunsFilter(created_after=dt.datetime.fromtimestamp(landed, dt.UTC))
     )
     # runs for that day (bronze; silver and its gold day) and the reports, not a history rebuild
     assert {partitions_of(run) for run in runs} <= {("1998-08-10", "1998-08-10"), (None, None)}
+
+
+def built_by(platform: Platform, key: dg.AssetKey, day: str, since: float) -> str:
+    """The run that last materialized `day` of `key` after `since`."""
+    records = platform.instance().fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day], after_timestamp=since),
+        limit=1,
+    )
+    return records.records[0].run_id
 
 
 def test_a_correction_in_an_old_dates_folder_updates_that_days_gold(

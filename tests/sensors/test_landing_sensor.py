@@ -12,6 +12,7 @@ from data_platform.catalog.keys import LANDING_ZONE
 from data_platform.catalog.partitions import RANGE_END_TAG as RANGE_END
 from data_platform.catalog.partitions import RANGE_START_TAG as RANGE_START
 from data_platform.catalog.partitions import daily_partitions
+from data_platform.definitions import build_definitions
 from data_platform.profiles import common
 from data_platform.resources.landing_zone import LandingZone
 from data_platform.sensors.landing_sensor import build_landing_sensor
@@ -177,3 +178,42 @@ def test_every_misfit_file_is_shown_once_found_and_again_when_the_set_changes(
     ]
     assert isinstance(changed, dg.SensorResult)
     assert changed.run_requests == []
+
+
+def platform_tick(landing_dir: Path) -> list[dg.RunRequest]:
+    sensor = build_definitions().get_sensor_def("landing_sensor")
+    zone = LandingZone(url=str(landing_dir), settle_seconds=0)
+    result = sensor(dg.build_sensor_context(resources={"landing_zone": zone}))
+    assert isinstance(result, dg.SensorResult)
+    return list(result.run_requests or [])
+
+
+def test_a_new_day_is_one_run_from_its_files_to_its_gold(
+    landing: Landing, landing_dir: Path
+) -> None:
+    """The landing sensor's run builds what follows bronze too, so a day reaches its gold
+    without a second run launch; the reports follow by automation."""
+    landing.drop("orders/1995-03-01/o.tbl", tbl_orders(1, day="1995-03-01"))
+    landing.drop("lineitem/1995-03-01/l.tbl", tbl_line(1, "1995-03-01") + "\n")
+    (request,) = platform_tick(landing_dir)
+    assert {k.to_user_string() for k in request.asset_selection or []} == {
+        f"{layer}/{entity}"
+        for layer in ("bronze", "silver", "quarantine")
+        for entity in ("orders", "lineitem")
+    } | {"gold/daily_revenue_by_nation"}
+
+
+def test_a_day_landing_with_dimensions_leaves_its_gold_to_automation(
+    landing: Landing, landing_dir: Path
+) -> None:
+    """Gold reads the dimensions, which their own run is still building (a first load)."""
+    landing.drop("orders/1995-03-01/o.tbl", tbl_orders(1, day="1995-03-01"))
+    landing.drop("customer/1995-03-01/c.tbl", "7|Customer#7|a|1|p|1.00|BUILDING|c|\n")
+    selections = sorted(
+        sorted(k.to_user_string() for k in r.asset_selection or [])
+        for r in platform_tick(landing_dir)
+    )
+    assert selections == [
+        ["bronze/customer", "quarantine/customer", "silver/customer", "silver/customer_history"],
+        ["bronze/orders", "quarantine/orders", "silver/orders"],
+    ]
