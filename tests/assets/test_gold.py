@@ -13,7 +13,8 @@ from deltalake import write_deltalake
 from data_platform.assets.gold import dbt_project, manifest_path
 from data_platform.catalog.keys import gold_key
 from data_platform.definitions import build_definitions
-from data_platform.resources.warehouse import WAREHOUSE_POOL
+from data_platform.profiles import common
+from data_platform.resources.warehouse import WAREHOUSE_POOL, Warehouse
 from tests.conftest import CONFIG, Landing, delete_record, materialize_layers, tbl_line, tbl_orders
 
 MARTS = (
@@ -272,3 +273,27 @@ def test_every_dbt_test_is_an_asset_check_of_a_gold_mart() -> None:
     checks = {key.name for key in graph.get_check_keys_for_assets(marts)}
     assert len(tests) > 40
     assert tests <= checks
+
+
+def test_gold_on_a_ducklake_is_published_after_its_tests(
+    platform_assets: list[dg.AssetsDefinition],
+    resources: dict[str, object],
+    landing: Landing,
+    lake_dir: Path,
+    tmp_path: Path,
+    catalog: str,
+) -> None:
+    """The production profile's warehouse shape: the same write, audit, publish on a DuckLake."""
+    warehouse = Warehouse(lake_dir=str(lake_dir), catalog=catalog, data_path=f"{tmp_path}/gold/")
+    on_ducklake = {**resources, "warehouse": warehouse, "dbt": common.dbt(warehouse)}
+    land_two_days(landing)
+    build_day(platform_assets, on_ducklake, "1995-01-01")
+    with warehouse.connect() as connection:
+        published = connection.sql(
+            "select order_date::varchar, nation, order_count, revenue"
+            " from gold.daily_revenue_by_nation order by all"
+        ).fetchall()
+    assert published == [
+        ("1995-01-01", "GERMANY", 1, Decimal("121.66")),
+        ("1995-01-01", "INDIA", 1, Decimal("50.00")),
+    ]

@@ -14,6 +14,7 @@ test that hangs.
 
 import contextlib
 import datetime as dt
+import fcntl
 import json
 import shutil
 import time
@@ -426,3 +427,53 @@ def transitions(platform: Platform, asset: str, *, to_fail: bool) -> int:
         if not to_fail and before == "FAIL" and after == "PASS":
             count += 1
     return count
+
+
+LAUNCH = """
+mutation($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def test_a_hung_run_fails_at_its_time_limit_and_releases_what_waits(platform: Platform) -> None:
+    """A gold build that waits forever (here: on the warehouse's writer lock, which this test
+    holds) is failed by run monitoring at the run's time limit, so it neither holds back what
+    is downstream nor stays *Started*; its failure is alerted."""
+    lock = platform.warehouse.with_suffix(".lock")
+    with lock.open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        launched = platform.dev.graphql(
+            LAUNCH,
+            {
+                "params": {
+                    "selector": {
+                        "repositoryLocationName": "data_platform",
+                        "repositoryName": "__repository__",
+                        "jobName": "__ASSET_JOB",
+                        "assetSelection": [{"path": ["gold", "pricing_summary"]}],
+                    },
+                    # the platform's own runs carry PLATFORM_RUN_MAX_SECONDS (2 hours)
+                    "executionMetadata": {"tags": [{"key": "dagster/max_runtime", "value": "20"}]},
+                }
+            },
+        )["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["run"]["runId"]
+
+        def ended() -> dg.DagsterRun | None:
+            run = platform.instance().get_run_by_id(run_id)
+            return run if run is not None and run.is_finished else None
+
+        run = until(ended, timeout=240, why="run monitoring to end the hung run")
+        fcntl.flock(held.fileno(), fcntl.LOCK_UN)
+    assert run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+    until(
+        lambda: f"run:{run_id}" in platform.slack.alert_ids(),
+        timeout=120,
+        why="the hung run's alert",
+    )
