@@ -7,13 +7,13 @@ import dagster as dg
 from data_platform import profiles, settings
 from data_platform.assets.bronze import bronze_asset
 from data_platform.assets.gold import gold_assets
-from data_platform.assets.history import history_asset, history_key
+from data_platform.assets.history import history_asset
 from data_platform.assets.landing import landing_zone_asset
 from data_platform.assets.quality import quality_assets
 from data_platform.assets.silver import silver_assets
 from data_platform.automation import policy
 from data_platform.automation.retries import run_tags
-from data_platform.catalog.keys import lake_key
+from data_platform.catalog.keys import history_key, lake_key
 from data_platform.catalog.partitions import daily_partitions
 from data_platform.checks.drop_arrival import drop_arrival_checks, drop_arrival_schedule
 from data_platform.checks.gold import revenue_check

@@ -23,8 +23,7 @@ from dagster_duckdb_polars import DuckDBPolarsIOManager
 from moto.server import ThreadedMotoServer
 
 from data_platform import profiles
-from data_platform.assets.history import history_key
-from data_platform.catalog.keys import lake_keys
+from data_platform.catalog.keys import history_key, lake_keys
 from data_platform.contracts import entity_named
 from data_platform.definitions import build_definitions
 from data_platform.resources.lake import Lake

@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 
 from data_platform.automation.retries import only_transient_retried, step_retry_policy
-from data_platform.catalog.keys import lake_key
+from data_platform.catalog.keys import history_key, lake_key
 from data_platform.catalog.metadata import column_schema
 from data_platform.checks import history as history_checks
 from data_platform.checks.silver import unpublished
@@ -14,11 +14,6 @@ from data_platform.contracts import Entity
 from data_platform.contracts import history as hist
 from data_platform.resources.lake import Lake
 from data_platform.transforms.history import refine_history
-
-
-def history_key(entity: Entity) -> dg.AssetKey:
-    """`silver/<entity>_history`: the IO manager stores it beside the entity's silver table."""
-    return dg.AssetKey(["silver", hist.history_name(entity)])
 
 
 def _column_schema(entity: Entity) -> dg.TableSchema:

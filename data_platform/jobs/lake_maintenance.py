@@ -8,8 +8,7 @@ Delta window (`data_platform/jobs/retention.py`), the one place that removes lak
 import dagster as dg
 from pydantic import Field
 
-from data_platform.catalog.keys import lake_keys
-from data_platform.contracts import ENTITIES
+from data_platform.catalog.keys import lake_table_keys
 from data_platform.resources.lake import Lake
 
 
@@ -25,7 +24,7 @@ class MaintenanceConfig(dg.Config):
 def compact_lake_tables(
     context: dg.OpExecutionContext, config: MaintenanceConfig, lake: Lake
 ) -> dg.Output[int]:
-    keys = [key for entity in ENTITIES for key in lake_keys(entity)]
+    keys = lake_table_keys()
     records = []
     for key, table in lake.tables(keys):
         compacted = table.optimize.compact(target_size=config.target_file_bytes)

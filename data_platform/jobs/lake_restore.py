@@ -16,11 +16,10 @@ import datetime as dt
 import dagster as dg
 from pydantic import Field, model_validator
 
-from data_platform.catalog.keys import lake_keys
-from data_platform.contracts import ENTITIES
+from data_platform.catalog.keys import lake_table_keys
 from data_platform.resources.lake import Lake
 
-LAKE_TABLES = sorted(key.to_user_string() for entity in ENTITIES for key in lake_keys(entity))
+LAKE_TABLES = sorted(key.to_user_string() for key in lake_table_keys())
 
 
 class RestoreConfig(dg.Config):

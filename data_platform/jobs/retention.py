@@ -25,7 +25,7 @@ import polars as pl
 from pydantic import Field
 
 from data_platform import settings
-from data_platform.catalog.keys import lake_key, lake_keys
+from data_platform.catalog.keys import lake_key, lake_table_keys
 from data_platform.catalog.metadata import records_table
 from data_platform.contracts import ENTITIES
 from data_platform.contracts import lineage as lin
@@ -126,7 +126,7 @@ def age_out_quarantine(
 
 def vacuum_lake(lake: Lake, hours: int) -> pl.DataFrame:
     """Delete every lake table's files unreferenced for more than `hours`; each file deleted."""
-    keys = [key for entity in ENTITIES for key in lake_keys(entity)]
+    keys = lake_table_keys()
     removed = []
     for key, table in lake.tables(keys):
         # the window is the platform's declaration, which may be shorter than Delta's own week

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
-from data_platform.assets.history import history_key
-from data_platform.catalog.keys import lake_key, lake_keys
+from data_platform.catalog.keys import history_key, lake_key, lake_keys
 from data_platform.compat import record_check_of_materialization
 from data_platform.contracts import ENTITIES, entity_named
 from data_platform.contracts.history import HISTORY_ENTITIES
