@@ -114,11 +114,4 @@ def unpublished(
             metadata["failing_rows"] = records_table(rows)
         except duckdb.Error as error:  # the failures table may not exist (a compile error)
             metadata["failing_rows"] = dg.MetadataValue.text(f"not readable: {error}")
-    return dg.AssetCheckResult(
-        passed=result.passed,
-        asset_key=result.asset_key,
-        check_name=result.check_name,
-        severity=result.severity,
-        description=result.description,
-        metadata={**result.metadata, **metadata},
-    )
+    return result.with_metadata({**result.metadata, **metadata})

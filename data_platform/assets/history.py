@@ -37,9 +37,7 @@ def history_asset(entity: Entity) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
-        description=f"Every version of each {entity.name}, with the interval it was valid in.\n\n"
-        "`valid_from`, `valid_to` (exclusive) and `is_current`, ordered by when the source "
-        "changed it (`_changed_at`), late and out-of-order corrections included.",
+        description=hist.history_description(entity),
         ins={"bronze": dg.AssetIn(key=lake_key("bronze", entity))},
         group_name="silver",
         kinds={"delta", "polars"},

@@ -75,8 +75,7 @@ def _history_table(entity: Entity) -> dict[str, Any]:
     ]
     return {
         "name": name,
-        "description": f"Every version of each {entity.name}, with the interval "
-        "[valid_from, valid_to) it was valid in.",
+        "description": hist.history_description(entity),
         "meta": {"dagster": {"asset_key": ["silver", name]}},
         "columns": [_column(column) for column in entity.columns] + validity,
     }

@@ -33,6 +33,15 @@ def history_name(entity: Entity) -> str:
     return f"{entity.name}_history"
 
 
+def history_description(entity: Entity) -> str:
+    """What the history table holds: the asset's description, and its dbt source's."""
+    return (
+        f"Every version of each {entity.name}, with the interval it was valid in.\n\n"
+        "`valid_from`, `valid_to` (exclusive) and `is_current`, ordered by when the source "
+        "changed it (`_changed_at`), late and out-of-order corrections included."
+    )
+
+
 def history_schema(entity: Entity) -> dict[str, pl.DataType]:
     """A version of the entity, its validity interval [valid_from, valid_to), and its lineage."""
     return {

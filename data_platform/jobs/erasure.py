@@ -38,11 +38,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
-from data_platform.catalog.keys import LAKE_LAYERS, lake_key
+from data_platform.catalog.keys import LAKE_LAYERS, history_key, lake_key
 from data_platform.catalog.metadata import records_table
 from data_platform.contracts import ENTITIES, Entity, entity_named
 from data_platform.contracts import lineage as lin
-from data_platform.contracts.history import HISTORY_ENTITIES, history_name
+from data_platform.contracts.history import HISTORY_ENTITIES
 from data_platform.contracts.model import Classification
 from data_platform.landing.formats import UNREADABLE_FILE, read_landed_file
 from data_platform.landing.layout import LandedFile
@@ -406,10 +406,6 @@ def rebuild_duckdb_file(path: Path) -> None:
         connection.execute(f"attach {_sql_string(str(fresh))} as fresh")
         connection.execute("copy from database source to fresh")
     fresh.replace(path)
-
-
-def history_key(entity: Entity) -> dg.AssetKey:
-    return dg.AssetKey(["silver", history_name(entity)])
 
 
 def lake_tables() -> Iterator[tuple[dg.AssetKey, Entity]]:

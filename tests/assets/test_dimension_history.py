@@ -10,8 +10,7 @@ import duckdb
 from data_platform.catalog.keys import gold_key, lake_key
 from data_platform.contracts import entity_named
 from data_platform.contracts import history as hist
-from data_platform.contracts.history import history_name
-from tests.conftest import Landing, delete_record, read_table, tbl_line, tbl_orders
+from tests.conftest import Landing, delete_record, layer_assets, read_table, tbl_line, tbl_orders
 
 NATIONS = "7|GERMANY|3|c|\n8|INDIA|2|c|\n"
 BEFORE, AFTER = "1995-01-01", "1995-01-10"
@@ -34,23 +33,10 @@ def land_orders(landing: Landing) -> None:
         landing.drop(f"lineitem/{day}/l.tbl", record + "\n")
 
 
-def dimension_assets(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-    """Bronze, silver and history of customer, and bronze and silver of nation."""
-    customer_, nation = entity_named("customer"), entity_named("nation")
-    keys = {
-        lake_key("bronze", customer_),
-        lake_key("silver", customer_),
-        dg.AssetKey(["silver", history_name(customer_)]),
-        lake_key("bronze", nation),
-        lake_key("silver", nation),
-    }
-    return [a for a in assets if keys & set(a.keys)]
-
-
 def build_dimensions(
     assets: list[dg.AssetsDefinition], resources: dict[str, object]
 ) -> dg.ExecuteInProcessResult:
-    result = dg.materialize(dimension_assets(assets), resources=resources)
+    result = dg.materialize(layer_assets(assets, "customer", "nation"), resources=resources)
     assert result.success
     return result
 

@@ -18,6 +18,7 @@ from data_platform.catalog.keys import gold_key
 from data_platform.catalog.partitions import RANGE_END_TAG, RANGE_START_TAG, daily_partitions
 from data_platform.contracts import entity_named
 from data_platform.contracts import lineage as lin
+from data_platform.resources.landing_zone import LandingZone
 from data_platform.sensors.landing_sensor import build_landing_sensor
 from data_platform.simulate.landing_writer import encode
 from tests.conftest import (
@@ -32,6 +33,10 @@ from tests.conftest import (
 
 DAY = dt.date(1995, 1, 1)
 KEYS = list(range(1, 21))
+# long enough that a file written "just now" is still settling however slowly the test runs;
+# a file made quiet is made so for far longer
+SETTLE = 300.0
+QUIET = 3600.0
 ORDERS = f"orders/{DAY}/orders.tbl"
 SENSOR = build_landing_sensor(daily_partitions())
 
@@ -58,7 +63,11 @@ class Platform:
 
     def __init__(self, root: Path, assets: list[dg.AssetsDefinition]) -> None:
         self.root, self.assets = root, assets
-        self.resources = platform_resources(root)
+        # a settle period no stall of a loaded machine reaches: "just written" stays unsettled
+        self.resources = {
+            **platform_resources(root),
+            "landing_zone": LandingZone(url=str(root / "landing"), settle_seconds=SETTLE),
+        }
         self.cursor: str | None = None
 
     def tick(self) -> dg.SensorResult | dg.SkipReason:
@@ -157,7 +166,7 @@ def test_a_file_still_being_written_is_read_only_once_complete(
     with path.open("ab") as appending:
         appending.write(content[cut(content) :])
     assert platform.table("silver").height == 0
-    last_written(path, seconds_ago=60)
+    last_written(path, seconds_ago=QUIET)
     platform.tick()
     assert_complete_file_published(platform, fmt)
 
@@ -169,7 +178,7 @@ def test_a_writer_stalled_past_the_settle_period_has_its_file_read_again_once_co
     path = landing_dir / ORDERS
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content[: cut(content)])
-    last_written(path, seconds_ago=60)
+    last_written(path, seconds_ago=QUIET)
 
     platform.tick()
     # a pause longer than the settle period looks like the end: the cut line is judged, not
@@ -182,6 +191,6 @@ def test_a_writer_stalled_past_the_settle_period_has_its_file_read_again_once_co
     growing = platform.tick()
     assert isinstance(growing, dg.SensorResult)
     assert growing.run_requests == []
-    last_written(path, seconds_ago=60)
+    last_written(path, seconds_ago=QUIET)
     platform.tick()
     assert_complete_file_published(platform, "tbl")

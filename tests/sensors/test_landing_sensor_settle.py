@@ -12,7 +12,17 @@ from data_platform import settings
 from data_platform.profiles import common
 from data_platform.resources.landing_zone import LandingZone
 from tests.conftest import Landing
-from tests.sensors.test_landing_sensor import ranges, tick
+from tests.sensors.test_landing_sensor import ranges
+from tests.sensors.test_landing_sensor import tick as tick_zone
+
+# long enough that a file written "just now" is still settling however slowly the test runs;
+# a file made quiet is made so for far longer
+SETTLE = 300.0
+QUIET = 3600.0
+
+
+def tick(landing_dir: Path, cursor: str | None = None) -> dg.SensorResult | dg.SkipReason:
+    return tick_zone(LandingZone(url=str(landing_dir), settle_seconds=SETTLE), cursor)
 
 
 def write_now(landing_dir: Path, relative: str, content: str = "x") -> Path:
@@ -43,7 +53,7 @@ def test_a_file_being_written_is_reported_kept_and_requested_once_quiet(
     assert isinstance(again, dg.SensorResult)
     assert again.run_requests == []
 
-    quiet_since(path, 60)
+    quiet_since(path, QUIET)
     settled = tick(landing_dir, again.cursor)
     assert ranges(settled) == [("1995-01-01", "1995-01-01", ["orders"])]
     assert isinstance(settled, dg.SensorResult)
@@ -62,7 +72,7 @@ def test_a_run_never_covers_a_date_whose_file_is_settling(
         ("1995-01-01", "1995-01-01", ["orders"]),
         ("1995-01-03", "1995-01-03", ["orders"]),
     ]
-    quiet_since(landing_dir / "lineitem/1995-01-02/more.tbl", 60)
+    quiet_since(landing_dir / "lineitem/1995-01-02/more.tbl", QUIET)
     assert isinstance(result, dg.SensorResult)
     assert ranges(tick(landing_dir, result.cursor)) == [
         ("1995-01-02", "1995-01-02", ["lineitem", "orders"])
@@ -74,7 +84,7 @@ def test_a_file_settling_beside_a_run_is_not_lost(landing: Landing, landing_dir:
     path = write_now(landing_dir, "orders/1995-03-01/o.tbl")
     first = tick(landing_dir)
     assert ranges(first) == [("1995-01-01", "1995-01-01", ["orders"])]
-    quiet_since(path, 60)
+    quiet_since(path, QUIET)
     assert isinstance(first, dg.SensorResult)
     assert ranges(tick(landing_dir, first.cursor)) == [("1995-03-01", "1995-03-01", ["orders"])]
 
