@@ -69,6 +69,9 @@ def resources(tmp_path: Path, landing_dir: Path) -> dict[str, object]:
     return platform_resources(tmp_path)
 
 
+# the lake of a landing sensor built without followers: it never reads it
+NO_LAKE = Lake(root_uri="/nonexistent/lake")
+
 S3_REGION = "eu-west-1"
 
 

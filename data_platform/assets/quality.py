@@ -281,7 +281,8 @@ def _outcomes(
     history = instance.event_log_storage.get_asset_check_execution_history(
         check_key, limit=CHECK_HISTORY
     )
-    evaluated = [record for record in history if record.evaluation is not None]
+    # an execution still under way carries its planned event, not an evaluation
+    evaluated = [r for r in history if isinstance(r.evaluation, dg.AssetCheckEvaluation)]
     if not evaluated:
         return
     runs = {

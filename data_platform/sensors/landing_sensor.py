@@ -42,6 +42,7 @@ from data_platform.catalog.partitions import RANGE_END_TAG, RANGE_START_TAG
 from data_platform.contracts import ENTITIES
 from data_platform.landing import settle
 from data_platform.landing.layout import LandedFile, MisfitFile, misfits_frame
+from data_platform.resources.lake import Lake
 from data_platform.resources.landing_zone import LandingZone
 
 GAP_DAYS = 7
@@ -100,6 +101,8 @@ class Followers:
 
     by_entity: Mapping[str, Sequence[dg.AssetKey]] = field(default_factory=dict)
     daily_gold: Sequence[dg.AssetKey] = ()
+    # the dimension tables the daily gold reads: a run goes on to gold only once they exist
+    gold_reads: Sequence[dg.AssetKey] = ()
 
     def selection(self, names: Iterable[str], *, gold: bool) -> list[dg.AssetKey]:
         entities = {entity.name: entity for entity in ENTITIES}
@@ -117,13 +120,14 @@ def plan(
     last_day: dt.date,
     avoid: frozenset[dt.date] = frozenset(),
     followers: Followers = Followers(),
+    gold_ready: bool = True,
 ) -> tuple[list[dg.RunRequest], list[LandedFile], list[LandedFile]]:
     """Run requests for `new` files, no range covering a date to `avoid`; also the files that
     must wait, and those passed over.
 
-    A daily run goes on to the days' gold only when no dimension landed on the same tick: gold
-    reads the dimensions, which their own run is then still building (a first load); automation
-    builds those days' gold once both runs are done."""
+    A daily run goes on to the days' gold only when the dimension tables gold reads exist
+    (`gold_ready`) and no dimension landed on the same tick: on a first load their own run is
+    still building them; automation builds those days' gold once both runs are done."""
     entities = {entity.name: entity for entity in ENTITIES}
     waiting = [f for f in new if entities[f.entity].partitioned and f.business_date > last_day]
     too_old = [f for f in new if entities[f.entity].partitioned and f.business_date < first_day]
@@ -140,7 +144,7 @@ def plan(
         requests.append(
             dg.RunRequest(
                 run_key=_run_key(files),
-                asset_selection=followers.selection(names, gold=not dimensions),
+                asset_selection=followers.selection(names, gold=gold_ready and not dimensions),
                 tags={
                     **run_tags(),
                     RANGE_START_TAG: low.isoformat(),
@@ -176,7 +180,7 @@ def build_landing_sensor(
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def landing_sensor(
-        context: dg.SensorEvaluationContext, landing_zone: LandingZone
+        context: dg.SensorEvaluationContext, landing_zone: LandingZone, lake: Lake
     ) -> dg.SensorResult | dg.SkipReason:
         seen = decode_cursor(context.cursor)
         scan = landing_zone.scan([entity.name for entity in ENTITIES])
@@ -199,7 +203,8 @@ def build_landing_sensor(
         if ready:
             keys = partitions.get_partition_keys()
             first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
-            requests, waiting, too_old = plan(ready, first, last, held.dates, followers)
+            gold_ready = all(lake.exists(key) for key in followers.gold_reads)
+            requests, waiting, too_old = plan(ready, first, last, held.dates, followers, gold_ready)
             for landed in too_old:
                 context.log.warning(f"{landed.path}: dated before the first partition {first}")
             if waiting:

@@ -21,6 +21,7 @@ from data_platform.resources.landing_zone import LandingZone
 from data_platform.sensors.landing_sensor import build_landing_sensor
 from data_platform.simulate.landing_writer import LandingWriter
 from tests.conftest import (
+    NO_LAKE,
     Bucket,
     Landing,
     materialize_layers,
@@ -103,7 +104,9 @@ def test_the_landing_sensor_and_the_misfit_listing_pass_the_archive_by(
     sensor = build_landing_sensor(daily_partitions())
 
     def tick(cursor: str | None = None) -> dg.SensorResult | dg.SkipReason:
-        context = dg.build_sensor_context(cursor=cursor, resources={"landing_zone": zone})
+        context = dg.build_sensor_context(
+            cursor=cursor, resources={"landing_zone": zone, "lake": NO_LAKE}
+        )
         result = sensor(context)
         assert isinstance(result, dg.SensorResult | dg.SkipReason)
         return result

@@ -22,6 +22,7 @@ from data_platform.resources.landing_zone import LandingZone
 from data_platform.sensors.landing_sensor import build_landing_sensor
 from data_platform.simulate.landing_writer import encode
 from tests.conftest import (
+    NO_LAKE,
     Landing,
     materialize_layers,
     platform_resources,
@@ -72,7 +73,9 @@ class Platform:
 
     def tick(self) -> dg.SensorResult | dg.SkipReason:
         zone = self.resources["landing_zone"]
-        context = dg.build_sensor_context(cursor=self.cursor, resources={"landing_zone": zone})
+        context = dg.build_sensor_context(
+            cursor=self.cursor, resources={"landing_zone": zone, "lake": NO_LAKE}
+        )
         result = SENSOR(context)
         assert isinstance(result, dg.SensorResult | dg.SkipReason)
         if isinstance(result, dg.SensorResult):

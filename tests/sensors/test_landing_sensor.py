@@ -5,26 +5,33 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
 import pytest
+from deltalake import write_deltalake
 
 from data_platform import settings
 from data_platform.catalog.keys import LANDING_ZONE
 from data_platform.catalog.partitions import RANGE_END_TAG as RANGE_END
 from data_platform.catalog.partitions import RANGE_START_TAG as RANGE_START
 from data_platform.catalog.partitions import daily_partitions
+from data_platform.contracts import ENTITIES
+from data_platform.contracts.history import HISTORY_ENTITIES
 from data_platform.definitions import build_definitions
 from data_platform.profiles import common
+from data_platform.resources.lake import Lake
 from data_platform.resources.landing_zone import LandingZone
 from data_platform.sensors.landing_sensor import build_landing_sensor
 from data_platform.simulate.landing_writer import LandingWriter
-from tests.conftest import Bucket, Landing, tbl_frame, tbl_line, tbl_orders
+from tests.conftest import NO_LAKE, Bucket, Landing, tbl_frame, tbl_line, tbl_orders
 
 SENSOR = build_landing_sensor(daily_partitions())
 
 
 def tick(landing: Path | LandingZone, cursor: str | None = None) -> dg.SensorResult | dg.SkipReason:
     zone = LandingZone(url=str(landing)) if isinstance(landing, Path) else landing
-    context = dg.build_sensor_context(cursor=cursor, resources={"landing_zone": zone})
+    context = dg.build_sensor_context(
+        cursor=cursor, resources={"landing_zone": zone, "lake": NO_LAKE}
+    )
     result = SENSOR(context)
     assert isinstance(result, dg.SensorResult | dg.SkipReason)
     return result
@@ -180,22 +187,33 @@ def test_every_misfit_file_is_shown_once_found_and_again_when_the_set_changes(
     assert changed.run_requests == []
 
 
-def platform_tick(landing_dir: Path) -> list[dg.RunRequest]:
+def platform_tick(landing_dir: Path, lake_dir: Path) -> list[dg.RunRequest]:
     sensor = build_definitions().get_sensor_def("landing_sensor")
     zone = LandingZone(url=str(landing_dir), settle_seconds=0)
-    result = sensor(dg.build_sensor_context(resources={"landing_zone": zone}))
+    lake = Lake(root_uri=str(lake_dir))
+    result = sensor(dg.build_sensor_context(resources={"landing_zone": zone, "lake": lake}))
     assert isinstance(result, dg.SensorResult)
     return list(result.run_requests or [])
 
 
+def dimensions_built(lake_dir: Path) -> None:
+    """Every dimension table the daily gold reads exists (their content does not matter here)."""
+    for entity in ENTITIES:
+        if not entity.partitioned:
+            write_deltalake(str(lake_dir / "silver" / entity.name), pa.table({"x": [1]}))
+    for entity in HISTORY_ENTITIES:
+        write_deltalake(str(lake_dir / "silver" / f"{entity.name}_history"), pa.table({"x": [1]}))
+
+
 def test_a_new_day_is_one_run_from_its_files_to_its_gold(
-    landing: Landing, landing_dir: Path
+    landing: Landing, landing_dir: Path, lake_dir: Path
 ) -> None:
     """The landing sensor's run builds what follows bronze too, so a day reaches its gold
     without a second run launch; the reports follow by automation."""
+    dimensions_built(lake_dir)
     landing.drop("orders/1995-03-01/o.tbl", tbl_orders(1, day="1995-03-01"))
     landing.drop("lineitem/1995-03-01/l.tbl", tbl_line(1, "1995-03-01") + "\n")
-    (request,) = platform_tick(landing_dir)
+    (request,) = platform_tick(landing_dir, lake_dir)
     assert {k.to_user_string() for k in request.asset_selection or []} == {
         f"{layer}/{entity}"
         for layer in ("bronze", "silver", "quarantine")
@@ -203,15 +221,30 @@ def test_a_new_day_is_one_run_from_its_files_to_its_gold(
     } | {"gold/daily_revenue_by_nation"}
 
 
-def test_a_day_landing_with_dimensions_leaves_its_gold_to_automation(
-    landing: Landing, landing_dir: Path
+def test_days_landing_before_the_dimensions_are_built_leave_their_gold_to_automation(
+    landing: Landing, landing_dir: Path, lake_dir: Path
 ) -> None:
-    """Gold reads the dimensions, which their own run is still building (a first load)."""
+    """A first load whose daily folders appear on a tick before the dimensions' do: gold would
+    read dimension tables that do not exist yet."""
+    landing.drop("orders/1995-03-01/o.tbl", tbl_orders(1, day="1995-03-01"))
+    (request,) = platform_tick(landing_dir, lake_dir)
+    assert sorted(k.to_user_string() for k in request.asset_selection or []) == [
+        "bronze/orders",
+        "quarantine/orders",
+        "silver/orders",
+    ]
+
+
+def test_a_day_landing_with_dimensions_leaves_its_gold_to_automation(
+    landing: Landing, landing_dir: Path, lake_dir: Path
+) -> None:
+    """Gold reads the dimensions, which their own run is still building."""
+    dimensions_built(lake_dir)
     landing.drop("orders/1995-03-01/o.tbl", tbl_orders(1, day="1995-03-01"))
     landing.drop("customer/1995-03-01/c.tbl", "7|Customer#7|a|1|p|1.00|BUILDING|c|\n")
     selections = sorted(
         sorted(k.to_user_string() for k in r.asset_selection or [])
-        for r in platform_tick(landing_dir)
+        for r in platform_tick(landing_dir, lake_dir)
     )
     assert selections == [
         ["bronze/customer", "quarantine/customer", "silver/customer", "silver/customer_history"],
