@@ -14,7 +14,7 @@ found once. Marks start at the present when alerting is first switched on: histo
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -125,6 +125,15 @@ def check_failures(
     marks: Marks,
     severities: Iterable[dg.AssetCheckSeverity] = (dg.AssetCheckSeverity.ERROR,),
 ) -> list[Alert]:
+    """The failed executions recorded after the mark.
+
+    A run records a check's execution as planned when its step starts, and its outcome later in
+    the same record (same id) when the planned partition is the evaluated one. The mark
+    therefore stops below the oldest execution still planned in a run under way: the next tick
+    reads it again, and an outcome written into it is not passed over. What is read again and
+    was alerted already is known to the outbox by its id. A planned execution whose run has
+    ended without an outcome (Dagster plans an unpartitioned check once per partition of a range
+    run, and records its outcome once) is left behind."""
     storage = instance.event_log_storage
     wanted = set(severities)
     summaries = storage.get_asset_check_summary_records(
@@ -137,20 +146,49 @@ def check_failures(
         and summary.last_check_execution_record.id > marks.checks
     ]
     alerts, highest = [], marks.checks
+    floor: int | None = None
+    finished: dict[str, bool] = {}
     for key in newer:
-        for record in storage.get_asset_check_execution_history(key, limit=PAGE):
-            if record.id <= marks.checks:
-                break
+        for record in _executions_after(instance, key, marks.checks):
+            if record.status == AssetCheckExecutionRecordStatus.PLANNED:
+                if record.run_id not in finished:
+                    finished[record.run_id] = _run_ended(instance, record.run_id)
+                if not finished[record.run_id]:
+                    floor = record.id - 1 if floor is None else min(floor, record.id - 1)
+                    continue
             highest = max(highest, record.id)
             evaluation = record.evaluation
             if (
                 record.status == AssetCheckExecutionRecordStatus.FAILED
-                and evaluation is not None
+                and isinstance(evaluation, dg.AssetCheckEvaluation)
                 and evaluation.severity in wanted
             ):
                 alerts.append(_check_alert(key, record.id, record.run_id, evaluation))
-    marks.checks = highest
+    marks.checks = highest if floor is None else min(highest, floor)
     return sorted(alerts, key=lambda a: a.id)
+
+
+def _executions_after(
+    instance: dg.DagsterInstance, key: dg.AssetCheckKey, mark: int
+) -> Iterator[Any]:
+    """A check's execution records with an id above `mark`, newest first, page by page."""
+    cursor = None
+    while True:
+        page = instance.event_log_storage.get_asset_check_execution_history(
+            key, limit=PAGE, cursor=cursor
+        )
+        for record in page:
+            if record.id <= mark:
+                return
+            yield record
+        if len(page) < PAGE:
+            return
+        cursor = page[-1].id
+
+
+def _run_ended(instance: dg.DagsterInstance, run_id: str) -> bool:
+    run = instance.get_run_by_id(run_id)
+    return run is None or run.is_finished
 
 
 def _check_alert(

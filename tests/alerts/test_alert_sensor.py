@@ -4,6 +4,7 @@ Each tick is evaluated with a fresh sensor context: nothing is carried in memory
 the next, as after a daemon restart; all state is in the instance.
 """
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -151,6 +152,37 @@ def test_each_failure_is_one_message_naming_it_with_a_ui_link(
     alerting.tick()
     assert len(slack.messages) == 4
     assert "*Fresh again*: `silver/orders`" in slack.texts()[-1]
+
+
+def test_a_check_failing_after_a_tick_saw_it_planned_is_alerted(
+    alerting: Alerting, slack: FakeSlack
+) -> None:
+    """A run records a check as planned when its step starts, and its outcome later in the same
+    record: a tick between the two must not step past it."""
+    planned, judge = threading.Event(), threading.Event()
+
+    @dg.asset(key=SILVER_ORDERS, check_specs=[dg.AssetCheckSpec("contract", asset=SILVER_ORDERS)])
+    def orders() -> Iterator[dg.Output[None] | dg.AssetCheckResult]:
+        yield dg.Output(None)
+        planned.set()
+        judge.wait(60)
+        yield dg.AssetCheckResult(
+            check_name="contract", passed=False, severity=dg.AssetCheckSeverity.ERROR
+        )
+
+    run = threading.Thread(
+        target=dg.materialize, args=([orders],), kwargs={"instance": alerting.instance}
+    )
+    run.start()
+    assert planned.wait(60)
+    assert "0 new alerts" in alerting.tick()
+    judge.set()
+    run.join(60)
+    assert "1 new alerts, 1 delivered" in alerting.tick()
+    (message,) = slack.texts()
+    assert "`silver/orders · contract (ERROR)`" in message
+    alerting.tick()
+    assert len(slack.texts()) == 1
 
 
 def test_a_recovery_at_the_same_instant_as_its_stale_alert_is_sent_too(

@@ -323,17 +323,35 @@ def latest_check(
     raise AssertionError(f"no evaluation of {asset.to_user_string()} {name}")
 
 
+def runs_since(platform: Platform, since: float) -> list[str]:
+    """What each run since `since` was, to tell from a failure message where a repeat came from."""
+    runs = platform.instance().get_runs(
+        filters=dg.RunsFilter(created_after=dt.datetime.fromtimestamp(since, dt.UTC))
+    )
+    described = []
+    for run in runs:
+        selection = sorted(k.to_user_string() for k in run.asset_selection or ())
+        origin = {
+            k: v for k, v in run.tags.items() if k.startswith("dagster/") and "partition" not in k
+        }
+        described.append(
+            f"{run.run_id[:8]} {run.status.value} {partitions_of(run)} {selection} {origin}"
+        )
+    return described
+
+
 def messages(platform: Platform, kind: str) -> list[str]:
     return [text for text in platform.slack.texts() if f"*{kind}*" in text]
 
 
 def test_a_failed_error_check_is_one_slack_message(platform: Platform) -> None:
+    landed = time.time()
     platform.drop("orders/1998-08-12/broken.tbl", "not|a|valid|order\n" * 20)
 
     until(lambda: messages(platform, "Check failed"), timeout=600, why="a check alert")
     time.sleep(6)  # a few more alert ticks: nothing more may arrive
     alerts = messages(platform, "Check failed")
-    assert len(alerts) == 1, alerts
+    assert len(alerts) == 1, (alerts, runs_since(platform, landed))
     (alert,) = alerts
     assert "`silver/orders · quarantine_rate (ERROR)`" in alert
     assert "rows_quarantined 20" in alert
