@@ -351,7 +351,7 @@ def test_a_failed_error_check_is_one_slack_message(platform: Platform) -> None:
     until(lambda: messages(platform, "Check failed"), timeout=600, why="a check alert")
     time.sleep(6)  # a few more alert ticks: nothing more may arrive
     alerts = messages(platform, "Check failed")
-    assert len(alerts) == 1, (alerts, runs_since(platform, landed))
+    assert len(alerts) == 1, (alerts, platform.slack.alert_ids(), runs_since(platform, landed))
     (alert,) = alerts
     assert "`silver/orders · quarantine_rate (ERROR)`" in alert
     assert "rows_quarantined 20" in alert
