@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from data_platform.catalog.partitions import in_partitions
 from data_platform.compat import add_partition_metadata_in_bulk
 from data_platform.contracts import Entity
 from data_platform.contracts import lineage as lin
@@ -56,7 +57,9 @@ def table_metadata(entity: Entity, schema: dict[str, pl.DataType]) -> dict[str, 
 
 def covers_one_partition(context: dg.AssetExecutionContext) -> bool:
     """Whether the run materializes one partition (or an unpartitioned asset)."""
-    return not context.has_partition_key_range or len(context.partition_keys) == 1
+    return not (in_partitions(context) and context.has_partition_key_range) or (
+        len(context.partition_keys) == 1
+    )
 
 
 def add_counts_per_partition(
@@ -71,7 +74,7 @@ def add_counts_per_partition(
     `dagster/row_count`, which the UI plots over time.
     """
     names = [name for name in counts.columns if name != lin.BUSINESS_DATE]
-    if not (context.has_partition_key or context.has_partition_key_range):
+    if not in_partitions(context):
         totals = {name: int(counts[name].sum()) for name in names}
         context.add_asset_metadata(_count_metadata(totals, row_count), asset_key=key)
         return

@@ -26,9 +26,22 @@ DateWindow = tuple[dt.date, dt.date]
 def partition_dates(
     context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
 ) -> DateWindow | None:
-    """The run's partition window as dates; None when the run has no partition."""
-    step = context.op_execution_context
-    if not step.has_partition_key and not step.has_partition_key_range:
+    """The run's partition window as dates; None when the run has no partition, or the asset
+    none (a dimension built in a range run)."""
+    if not in_partitions(context):
         return None
+    step = context.op_execution_context
     window = step.partition_time_window
     return window.start.date(), window.end.date()
+
+
+def in_partitions(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> bool:
+    """Whether the step computes partitions: its asset is partitioned and the run targets some.
+
+    Dagster reports a run's partition (or range) to every step of the run, an unpartitioned
+    asset's too, when the run also builds partitioned assets (the landing sensor's run of a first
+    load builds the dimensions with the history's range)."""
+    step = context.op_execution_context
+    if step.assets_def.partitions_def is None:
+        return False
+    return step.has_partition_key or step.has_partition_key_range
