@@ -35,6 +35,13 @@ def _settled() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
     the backfill daemon's next pass (every 30 s) after its last run, and this asset fires only on
     upstream updates, which are done once the runs are.
 
+    A partition whose own run ended since the previous tick waits one tick more. The daemon
+    reads whether a run is under way afresh, but what runs materialized only up to the event it
+    read at the tick's start: on the tick a run ends (or, in a range run, writes this asset's
+    partitions), the partition is neither in progress nor built yet, and the change that
+    started the run would request it again (seen: a day's gold built twice, its checks and
+    alerts with it; a history's silver range rebuilt after the landing sensor's run).
+
     A blocking check that has not run yet does not hold a partition back: a parent requested on
     the same tick runs in the same run, and the run itself stops before the child if it fails.
     A daily silver table's blocking checks are partitioned: a one-day run records them on its
@@ -46,9 +53,11 @@ def _settled() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckKey]":
     running = AC.run_in_progress()
     busy = AC.any_deps_match(running) | AC.any_deps_match(AC.any_deps_match(running))
     failed = AC.any_deps_match(AC.any_checks_match(AC.check_failed(), blocking_only=True))
+    idle = ~AC.in_progress()
     return (
         ~busy.with_label("upstream_in_progress")
-        & ~AC.in_progress()
+        & idle
+        & ~idle.newly_true().with_label("own_run_just_ended")
         & ~failed.with_label("any_deps_blocking_check_failed")
     )
 

@@ -5,6 +5,7 @@ conditions read only the instance's records, so the tests need no data and stay 
 """
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 
 import dagster as dg
@@ -261,3 +262,38 @@ def test_a_run_stopped_by_its_blocking_check_is_not_retried_by_the_clock(ticks: 
     half_past = dt.datetime(2026, 12, 1, 10, 30, tzinfo=dt.UTC)
     assert ticks.tick(half_past) == {}
     assert ticks.tick(half_past + dt.timedelta(minutes=31)) == {}
+
+
+def test_a_partition_whose_run_just_ended_is_requested_a_tick_later(ticks: Ticks) -> None:
+    """The daemon reads whether a run is under way afresh, and what runs built only up to the
+    tick's first event: on the tick a run ends, what it built may not be seen yet, and its
+    partition looks idle and unbuilt. The partition waits that tick; a change still pending
+    (here: bronze landing while the run failed) is requested on the next."""
+    silver = key("silver", "orders")
+    partitions = ticks.defs.resolve_asset_graph().get(silver).partitions_def
+    started, finish = threading.Event(), threading.Event()
+
+    @dg.asset(key=silver, partitions_def=partitions, io_manager_key="none")
+    def interrupted() -> None:
+        started.set()
+        finish.wait(60)
+        raise RuntimeError("the worker went away")
+
+    run = threading.Thread(
+        target=dg.materialize,
+        args=([interrupted],),
+        kwargs={
+            "instance": ticks.instance,
+            "partition_key": "1995-01-02",
+            "resources": {"none": _Discard()},
+            "raise_on_error": False,
+        },
+    )
+    run.start()
+    assert started.wait(60)
+    ticks.materialized(key("bronze", "orders"), "1995-01-02")
+    assert "silver/orders" not in ticks.tick(), "its run is under way"
+    finish.set()
+    run.join(60)
+    assert "silver/orders" not in ticks.tick(), "the tick its run ended"
+    assert ticks.tick().get("silver/orders") == ["1995-01-02"]
