@@ -10,7 +10,8 @@ sensor from these conditions. Two shapes, both evaluated for every partition, no
   so silver and daily gold of one new day are requested together and run in one run; the run
   stops before gold if silver's blocking check fails.
 - `follows_each_batch` (unpartitioned gold): refreshed once after a batch of upstream changes has
-  finished, not once per partition or per run: it waits while any upstream run is in progress.
+  finished, not once per partition or per run: it waits while any upstream run is in progress,
+  and a change lands in a refresh requested after it (a run already under way does not count).
 
 Either shape also tries again, at each tick of `PLATFORM_RETRY_FAILED_CRON` (hourly), what its
 latest run failed to build (`_or_failed_retried`).
@@ -116,5 +117,12 @@ def follows_each_batch() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckK
     # only after an update happened, not on the tick it is requested: this asset reads every
     # partition upstream, so it waits for the batch's runs instead of racing them; and only once
     # every table it reads exists
-    updated = _or_failed_retried(AC.any_deps_match(AC.newly_updated()).since_last_handled())
+    #
+    # an update is handled once this asset is requested after it, not when it is next
+    # materialized: a run of it already under way when a table it reads changes (a report
+    # requested just before the landing sensor's next range run) read the old table, and its
+    # end must not swallow the change
+    requested = (AC.newly_requested() | AC.initial_evaluation()).with_label("requested")
+    changed = AC.any_deps_match(AC.newly_updated()).since(requested)
+    updated = _or_failed_retried(changed)
     return (updated & _inputs_exist() & _settled()).with_label("follows_each_batch")

@@ -171,6 +171,21 @@ def test_unpartitioned_gold_refreshes_once_after_a_batch_not_per_partition(ticks
     assert ticks.tick() == {}
 
 
+def test_a_report_whose_run_read_a_table_before_it_changed_is_refreshed_again(
+    ticks: Ticks,
+) -> None:
+    """The report is requested; the table it reads changes while its run is under way; the run
+    ends. Its end does not swallow the change: the report is refreshed once more."""
+    report = dg.AssetKey(["gold", "pricing_summary"])
+    ticks.materialized(key("silver", "lineitem"), "1995-01-01")
+    assert ticks.tick().get("gold/pricing_summary") is True
+    assert "gold/pricing_summary" not in ticks.tick(), "its run is under way"
+    ticks.materialized(key("silver", "lineitem"), "1995-01-02")
+    ticks.materialized(report)  # the run, which read the table before the change, ends
+    assert ticks.tick().get("gold/pricing_summary") is True
+    assert "gold/pricing_summary" not in ticks.tick()
+
+
 def test_a_failed_blocking_check_holds_back_what_is_downstream_until_it_passes(
     ticks: Ticks,
 ) -> None:
