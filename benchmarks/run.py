@@ -34,7 +34,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -318,19 +317,8 @@ def warehouse_of(env: dict[str, str]) -> Warehouse:
 
 
 def check_ducklake(env: dict[str, str], oracle: Oracle) -> str:
-    with environment(env), warehouse_of(env).connect() as connection:
+    with ui_backfill.environment(env), warehouse_of(env).connect() as connection:
         return verdict(mismatches(connection, oracle))
-
-
-@contextlib.contextmanager
-def environment(env: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def verdict(problems: list[str]) -> str:

@@ -22,41 +22,24 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
-import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.sensor_definition import SensorType
-from dagster._core.execution.backfill import BulkActionStatus
-from dagster._core.remote_origin import (
-    RegisteredCodeLocationOrigin,
-    RemoteInstigatorOrigin,
-    RemoteRepositoryOrigin,
-)
-from dagster._core.scheduler.instigation import (
-    InstigatorState,
-    InstigatorStatus,
-    InstigatorType,
-    SensorInstigatorData,
-)
 
 from benchmarks.process_tree import tree_rss
+from data_platform.compat import record_sensor_stopped
 from data_platform.settings import PARTITIONS_START, TPCH_FIRST_ORDER_DATE
-from deploy.production_stack import ProductionStack, free_port, until
+from deploy import local_dev
+from deploy.production_stack import ProductionStack, until
 
-REPO = Path(__file__).parents[1]
+GRAPHQL_TIMEOUT = 600.0
 LOCATION = "data_platform"
 REPOSITORY = "__repository__"
 # the sensors that would request runs of their own beside the backfill
@@ -150,90 +133,26 @@ class Platform:
     url: str
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        request = urllib.request.Request(
-            f"{self.url}/graphql", body, {"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=600) as response:
-            payload: dict[str, Any] = json.load(response)
-        if payload.get("errors"):
-            raise RuntimeError(f"GraphQL errors: {payload['errors']}")
-        data: dict[str, Any] = payload["data"]
-        return data
+        # a backfill's launch over every partition answers slowly
+        return local_dev.graphql(self.url, query, variables, timeout=GRAPHQL_TIMEOUT)
 
     def pids(self) -> tuple[list[int], list[int]]:
         """The roots of the platform's process trees, and of the services it uses apart."""
         raise NotImplementedError
 
 
-class DagsterDev(Platform):
+class DagsterDev(local_dev.DagsterDev, Platform):
     """`dagster dev` (webserver, daemon, code server, run workers) in its own process group, its
     `DAGSTER_HOME` under `root`, configured as `make run` configures it."""
 
+    graphql_timeout = GRAPHQL_TIMEOUT
+
     def __init__(self, root: Path, env: dict[str, str], instance_yaml: Path) -> None:
-        self.root, self.home = root, root / "dagster_home"
-        self.home.mkdir(parents=True, exist_ok=True)
-        shutil.copy(instance_yaml, self.home / "dagster.yaml")
-        self.env = {**env, "DAGSTER_HOME": str(self.home)}
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = self.home / "dagster-dev.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 300) -> None:
-        dagster = Path(sys.executable).parent / "dagster"
-        command = [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1"]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [*command, "-p", str(self.port)],
-                cwd=REPO,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        until(self._loaded, timeout, every=1, why=f"the code location on {self.url} ({self.log})")
-
-    def _loaded(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise RuntimeError(f"dagster dev exited:\n{self.log_tail()}")
-        try:
-            data = self.graphql(
-                "{ workspaceOrError { ... on Workspace { locationEntries {"
-                " loadStatus locationOrLoadError { __typename } } } } }"
-            )
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
-        entries = data["workspaceOrError"].get("locationEntries", [])
-        loaded = [e for e in entries if e["loadStatus"] == "LOADED"]
-        failed = [
-            e for e in loaded if e["locationOrLoadError"]["__typename"] != "RepositoryLocation"
-        ]
-        if failed:
-            raise RuntimeError(f"the code location failed to load: {failed}\n{self.log_tail()}")
-        return bool(entries) and len(loaded) == len(entries)
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        self.root = root
+        super().__init__(root / "dagster_home", env, instance_yaml)
 
     def pids(self) -> tuple[list[int], list[int]]:
         return ([self.process.pid] if self.process else []), []
-
-    def stop(self) -> None:
-        """Ask dagster dev to shut down, then make sure nothing of its group outlives it."""
-        if self.process is None:
-            return
-        group = os.getpgid(self.process.pid)
-        os.killpg(group, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(group, signal.SIGKILL)
-            self.process.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-        self.process = None
 
 
 class Stack(Platform):
@@ -272,23 +191,10 @@ def open_instance(env: dict[str, str]) -> Iterator[dg.DagsterInstance]:
 
 def stop_sensors_in_storage(instance: dg.DagsterInstance) -> None:
     """Record the sensors that would request runs beside the backfill as stopped, before any
-    daemon starts: the daemon takes a sensor's state by its selector (location, repository,
-    name), and a stored STOPPED state overrides the sensor's default RUNNING."""
+    daemon starts: a stored STOPPED state overrides the sensor's default RUNNING."""
     for sensor in QUIET_SENSORS:
-        origin = RemoteInstigatorOrigin(
-            RemoteRepositoryOrigin(RegisteredCodeLocationOrigin(LOCATION), REPOSITORY), sensor
-        )
-        kind = SensorType.AUTOMATION if sensor == "automation_sensor" else SensorType.STANDARD
-        state = InstigatorState(
-            origin,
-            InstigatorType.SENSOR,
-            InstigatorStatus.STOPPED,
-            SensorInstigatorData(min_interval=30, sensor_type=kind),
-        )
-        if instance.get_instigator_state(origin.get_id(), origin.get_selector().get_id()):
-            instance.update_instigator_state(state)
-        else:
-            instance.add_instigator_state(state)
+        automation = sensor == "automation_sensor"
+        record_sensor_stopped(instance, LOCATION, sensor, automation, repository=REPOSITORY)
 
 
 def ensure_sensors_stopped(platform: Platform) -> list[str]:
@@ -344,7 +250,7 @@ def launch(platform: Platform, variant: str, first: str, last: str) -> tuple[str
 
 def finished(instance: dg.DagsterInstance, backfill_id: str) -> bool:
     backfill = instance.get_backfill(backfill_id)
-    if backfill is None or backfill.status == BulkActionStatus.REQUESTED:
+    if backfill is None or backfill.status.value == "REQUESTED":
         return False
     runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
     return all(run.is_finished for run in runs)
@@ -528,7 +434,7 @@ def run_local(
         with open_instance(platform.env) as instance:
             stop_sensors_in_storage(instance)
         started = time.perf_counter()
-        platform.start()
+        platform.start(timeout=300, every=1)
         outcome.startup_seconds = time.perf_counter() - started
         backfill(platform, platform.env, outcome, first, last, timeout)
     except Exception as error:

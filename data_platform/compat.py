@@ -109,6 +109,7 @@ __all__ = [
     "add_partition_metadata_in_bulk",
     "record_check_of_materialization",
     "record_freshness_change",
+    "record_sensor_stopped",
     "record_sensor_tick",
 ]
 
@@ -350,6 +351,36 @@ def _relaxed_sync(dbapi_connection: Any, _record: Any) -> None:
 # 7. What the tests record as Dagster's daemon would
 
 
+def _sensor_origin(location: str, repository: str, sensor: str) -> RemoteInstigatorOrigin:
+    return RemoteInstigatorOrigin(
+        RemoteRepositoryOrigin(RegisteredCodeLocationOrigin(location), repository), sensor
+    )
+
+
+def record_sensor_stopped(
+    instance: dg.DagsterInstance,
+    location: str,
+    sensor: str,
+    automation: bool,
+    repository: str = "__repository__",
+) -> None:
+    """A sensor's state recorded as stopped, as the UI's "Stop sensor" records it: the daemon
+    reads a sensor's state by location, repository and name, and a stored state overrides the
+    sensor's default status (`make bench` quiets the sensors before the daemon starts)."""
+    origin = _sensor_origin(location, repository, sensor)
+    kind = SensorType.AUTOMATION if automation else SensorType.STANDARD
+    state = InstigatorState(
+        origin,
+        InstigatorType.SENSOR,
+        InstigatorStatus.STOPPED,
+        SensorInstigatorData(min_interval=30, sensor_type=kind),
+    )
+    if instance.get_instigator_state(origin.get_id(), origin.get_selector().get_id()):
+        instance.update_instigator_state(state)
+    else:
+        instance.add_instigator_state(state)
+
+
 def record_sensor_tick(
     instance: dg.DagsterInstance,
     location: str,
@@ -358,9 +389,7 @@ def record_sensor_tick(
     repository: str = "__repository__",
 ) -> None:
     """A tick of a running sensor as the daemon records it: failed with `error`, else skipped."""
-    origin = RemoteInstigatorOrigin(
-        RemoteRepositoryOrigin(RegisteredCodeLocationOrigin(location), repository), sensor
-    )
+    origin = _sensor_origin(location, repository, sensor)
     selector = origin.get_selector().get_id()
     if instance.get_instigator_state(origin.get_id(), selector) is None:
         instance.add_instigator_state(

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.platform_server import free_port
+from deploy.production_stack import free_port
 
 
 class FakeSlack:

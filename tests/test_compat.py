@@ -454,6 +454,15 @@ def test_recorded_sensor_tick_is_read_back_as_the_daemons() -> None:
         assert ticks[1].error.message == "Error: down"
 
 
+def test_recorded_stopped_sensor_is_read_back_stopped_after_it_ran() -> None:
+    with dg.instance_for_test() as instance:
+        internals.record_sensor_tick(instance, "location", "automation_sensor", None)
+        internals.record_sensor_stopped(instance, "location", "automation_sensor", automation=True)
+        [state] = instance.all_instigator_state(instigator_type=internals.InstigatorType.SENSOR)
+        assert (state.instigator_name, state.status.value) == ("automation_sensor", "STOPPED")
+        assert state.instigator_data.sensor_type.value == "AUTOMATION"  # type: ignore[union-attr]
+
+
 def test_recorded_freshness_change_is_a_freshness_state_change_event() -> None:
     with dg.instance_for_test() as instance:
         key = dg.AssetKey("a")
