@@ -97,9 +97,7 @@ def build(
                     ]
     except WarehouseBusyError as busy:
         # another writer's long build is not this step's failure: Dagster runs it again later
-        raise dg.RetryRequested(
-            max_retries=warehouse.busy_retries, seconds_to_wait=warehouse.retry_after_seconds
-        ) from busy
+        raise warehouse.retry_later() from busy
     yield from events
     error = invocation.get_error()
     if error is not None:

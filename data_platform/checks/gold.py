@@ -12,7 +12,7 @@ from data_platform.checks.offenders import offenders
 from data_platform.contracts import entity_named
 from data_platform.contracts import lineage as lin
 from data_platform.resources.lake import Lake
-from data_platform.resources.warehouse import WAREHOUSE_POOL, Warehouse
+from data_platform.resources.warehouse import WAREHOUSE_POOL, Warehouse, WarehouseBusyError
 
 MART = gold_key("daily_revenue_by_nation")
 SILVER = {
@@ -91,12 +91,15 @@ def revenue_check(partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefiniti
         window = partition_dates(context)
         assert window is not None, "the revenue check runs on daily partitions"
         low, high = window
-        with warehouse.connect(read_only=True) as connection:
-            gold = connection.execute(
-                "select order_date, nation, order_count, revenue from gold.daily_revenue_by_nation"
-                " where order_date >= ? and order_date < ?",
-                [low, high],
-            ).pl()
+        try:
+            with warehouse.connect(read_only=True) as connection:
+                gold = connection.execute(
+                    "select order_date, nation, order_count, revenue"
+                    " from gold.daily_revenue_by_nation where order_date >= ? and order_date < ?",
+                    [low, high],
+                ).pl()
+        except WarehouseBusyError as busy:
+            raise warehouse.retry_later() from busy
         wrong = compare(gold, revenue_from_silver(lake, low, high))
         return offenders(
             wrong, "mismatches", metadata={"gold_rows": dg.MetadataValue.int(gold.height)}

@@ -12,7 +12,7 @@ from dagster_aws.s3 import S3PickleIOManager, S3Resource
 from dagster_celery import celery_executor
 
 from data_platform import settings
-from data_platform.profiles import common
+from data_platform.profiles import celery_results, common
 from data_platform.resources.duckdb_extensions import extension_directory
 from data_platform.resources.ducklake_io_manager import DuckLakePolarsIOManager
 from data_platform.resources.object_store import duckdb_s3_secret, s3_settings
@@ -22,12 +22,16 @@ from data_platform.resources.warehouse import Warehouse
 # started with them, see deploy/production_stack.py): a step's message is acknowledged only once
 # the step has run, so a worker that dies mid-step leaves it to the broker, which hands it to
 # another worker; one message at a time per worker process, as every step is heavy; a step's
-# output goes to its compute log (Celery would otherwise swallow it into the worker's log).
+# output goes to its compute log (Celery would otherwise swallow it into the worker's log); a
+# step's result (all its events) comes back compressed, so a long range fits one broker message.
 CELERY_SETTINGS = {
     "task_acks_late": True,
     "task_reject_on_worker_lost": True,
     "worker_prefetch_multiplier": 1,
     "worker_redirect_stdouts": False,
+    "imports": [celery_results.__name__],
+    "result_serializer": celery_results.NAME,
+    "result_accept_content": ["json", celery_results.CONTENT_TYPE],
 }
 
 

@@ -97,9 +97,9 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
     )
     reader_timeout_seconds: float = Field(
         default=1800,
-        description="How long a build, once it holds the writer lock, waits for a process "
-        "outside the platform (a BI client) to close the DuckDB file before it asks to be "
-        "retried.",
+        description="How long a build, once it holds the writer lock, or a check reading gold "
+        "waits for a process outside the platform (a BI client) to close the DuckDB file "
+        "before it asks to be retried.",
     )
     busy_retries: int = Field(
         default=10, description="How many times a build that gave up waiting is run again."
@@ -107,6 +107,13 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
     retry_after_seconds: float = Field(
         default=30, description="How long Dagster waits before it runs such a build again."
     )
+
+    def retry_later(self) -> dg.RetryRequested:
+        """What a step raises on `WarehouseBusyError`: a held warehouse is not the step's
+        failure, so Dagster runs it again later, `busy_retries` times at most."""
+        return dg.RetryRequested(
+            max_retries=self.busy_retries, seconds_to_wait=self.retry_after_seconds
+        )
 
     @property
     def is_ducklake(self) -> bool:
@@ -154,9 +161,12 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """A connection for readers (checks, tests, BI), with gold under `warehouse.gold`."""
         if not self.is_ducklake:
-            # a writer (which holds the writer lock) waits for outside readers to close the file
-            patience = self.lock_timeout_seconds if read_only else self.reader_timeout_seconds
-            return self._open_file(read_only, time.monotonic() + patience)
+            if read_only:
+                # the platform's own build ends: a reader waits for it as another build would
+                self._wait_for_builds(time.monotonic() + self.lock_timeout_seconds)
+            # a process outside the platform (a BI client writing the file) has no end: a
+            # reader waits for it as patiently as a build does (a writer holds the writer lock)
+            return self._open_file(read_only, time.monotonic() + self.reader_timeout_seconds)
         connection = connect_duckdb(":memory:", "ducklake", "postgres", "httpfs")
         if self._reads_s3():
             connection.execute(self._s3_secret_sql())
@@ -208,6 +218,21 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    def _wait_for_builds(self, deadline: float) -> None:
+        """Until none of the platform's gold builds holds the writer lock (a reader takes it
+        shared for a moment; it does not hold it while it reads)."""
+        lock_path = Path(_absolute(self.path)).with_suffix(".lock")
+        if not lock_path.exists():
+            return
+        with lock_path.open("a") as handle:
+            _until(
+                lambda: _try_flock(handle.fileno(), fcntl.LOCK_SH),
+                deadline,
+                None,
+                f"a gold build holds {lock_path}",
+            )
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
     def _open_file(
         self, read_only: bool, deadline: float, log: dg.DagsterLogManager | None = None
     ) -> duckdb.DuckDBPyConnection:
@@ -254,9 +279,9 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
             connection.close()
 
 
-def _try_flock(descriptor: int) -> bool:
+def _try_flock(descriptor: int, mode: int = fcntl.LOCK_EX) -> bool:
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(descriptor, mode | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     return True

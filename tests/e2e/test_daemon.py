@@ -367,6 +367,8 @@ def test_runs_failing_while_slack_is_down_are_alerted_once_each_after_a_restart(
         )
         return [run.run_id for run in runs]
 
+    # what the earlier tests started has ended: the runs that fail here are this test's own
+    until(platform.idle, timeout=600, why="the earlier tests' runs to end")
     platform.slack.stop()
     since = dt.datetime.now(dt.UTC)
     # a client outside the platform holds the warehouse past its patience (5 s here, no retry):
@@ -395,7 +397,11 @@ def test_runs_failing_while_slack_is_down_are_alerted_once_each_after_a_restart(
     ids = platform.slack.alert_ids()
     assert all(ids.count(f"run:{run_id}") == 1 for run_id in failed)
     texts = [t for t in messages(platform, "Run failed") if "[1998-08-11]" in t]
-    assert len(texts) == 1, "the day's own run: silver passed, its gold step failed"
+    assert len(texts) == 1, (
+        "the day's own run: silver passed, its gold step failed",
+        messages(platform, "Run failed"),
+        runs_since(platform, since.timestamp()),
+    )
     assert "gold/daily_revenue_by_nation" in texts[0]
 
 
@@ -462,6 +468,8 @@ def test_a_hung_run_fails_at_its_time_limit_and_releases_what_waits(platform: Pl
     """A gold build that waits forever (here: on the warehouse's writer lock, which this test
     holds) is failed by run monitoring at the run's time limit, so it neither holds back what
     is downstream nor stays *Started*; its failure is alerted."""
+    # a run the earlier tests started would take the warehouse's pool before this one
+    until(platform.idle, timeout=600, why="the earlier tests' runs to end")
     lock = platform.warehouse.with_suffix(".lock")
     with lock.open("a") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)

@@ -30,6 +30,13 @@ def _hold_reader(path: str, ready: multiprocessing.synchronize.Event) -> None:
         time.sleep(HOLD_SECONDS)
 
 
+def _write_outside(path: str, ready: multiprocessing.synchronize.Event) -> None:
+    # a client outside the platform writing the file: it takes no writer lock
+    with duckdb.connect(path):
+        ready.set()
+        time.sleep(HOLD_SECONDS)
+
+
 @contextlib.contextmanager
 def another_process(target: object, *args: object) -> Iterator[None]:
     context = multiprocessing.get_context("spawn")
@@ -98,6 +105,29 @@ def test_a_bi_client_holding_the_file_too_long_gives_a_retryable_error(
         impatient.writing(),
     ):
         pass
+
+
+def test_a_check_reading_gold_waits_for_a_build_to_finish(warehouse: Warehouse) -> None:
+    with another_process(_hold_writer, _settings(warehouse)):
+        started = time.monotonic()
+        with warehouse.connect(read_only=True) as connection:
+            waited = time.monotonic() - started
+            connection.execute("select 1")
+    assert waited > HOLD_SECONDS / 3
+
+
+def test_a_check_reading_gold_gives_up_on_a_client_writing_it_at_the_reader_timeout(
+    warehouse: Warehouse,
+) -> None:
+    """A build ends; a client outside the platform may not: a reader waits for it only as long
+    as a build would, not a build's whole patience, so it does not hold the warehouse's pool."""
+    impatient = warehouse.model_copy(update={"reader_timeout_seconds": 0.5})
+    with another_process(_write_outside, warehouse.path):
+        started = time.monotonic()
+        with pytest.raises(WarehouseBusyError, match="another process has"):
+            impatient.connect(read_only=True)
+        gave_up = time.monotonic() - started
+    assert gave_up < HOLD_SECONDS
 
 
 def test_ducklake_builds_on_different_machines_take_turns(catalog: str) -> None:
