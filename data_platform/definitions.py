@@ -52,6 +52,7 @@ def build_definitions() -> dg.Definitions:
             for entity in ENTITIES
         },
         daily_gold=sorted(daily_gold.keys, key=lambda key: key.to_user_string()),
+        reports=sorted(reports.keys, key=lambda key: key.to_user_string()),
         gold_reads=[
             *(lake_key("silver", entity) for entity in ENTITIES if not entity.partitioned),
             *(history_key(entity) for entity in HISTORY_ENTITIES),

@@ -122,7 +122,13 @@ def follows_each_batch() -> "dg.AutomationCondition[dg.AssetKey | dg.AssetCheckK
     # materialized: a run of it already under way when a table it reads changes (a report
     # requested just before the landing sensor's next range run) read the old table, and its
     # end must not swallow the change
+    #
+    # and not what a run that also builds this asset updated: the landing sensor's run of one
+    # tick builds the reports after the tables it loads
     requested = (AC.newly_requested() | AC.initial_evaluation()).with_label("requested")
-    changed = AC.any_deps_match(AC.newly_updated()).since(requested)
+    by_others = (AC.newly_updated() & ~AC.executed_with_root_target()).with_label(
+        "updated_by_another_run"
+    )
+    changed = AC.any_deps_match(by_others).since(requested)
     updated = _or_failed_retried(changed)
     return (updated & _inputs_exist() & _settled()).with_label("follows_each_batch")

@@ -1,8 +1,8 @@
 """React to files landing: every new or changed file gets its entity's bronze partition rebuilt,
 once, and in the same run what follows it (`Followers`): silver and quarantine, a dimension's
-history, and a new day's gold, so one run takes a day from its files to its gold. The rest
-(the reports, the quality history, the gold of days a dimension change touches) follows by
-declarative automation (`data_platform.automation`).
+history, a new day's gold and the reports, so one run takes a day from its files to its gold.
+The rest (the quality history, the gold of days a dimension change touches, the reports after a
+tick of several runs) follows by declarative automation (`data_platform.automation`).
 
 The cursor remembers each landed file by path, size and modification time, not a high-water mark
 of times: a file moved or copied in with an old time is still new, and a rewritten file is
@@ -94,24 +94,29 @@ def _run_key(files: list[LandedFile]) -> str:
 @dataclass(frozen=True)
 class Followers:
     """What a run of the landing sensor builds after bronze, in the same run: for each entity,
-    the tables its bronze feeds (silver, quarantine, a dimension's history), and the daily gold
-    marts of the days a run loads. One run takes a new day from its files to its gold (the
-    reports follow by automation, once per batch); automation requests nothing more for a day a
-    run built whole."""
+    the tables its bronze feeds (silver, quarantine, a dimension's history), the daily gold marts
+    of the days a run loads, and, when the tick is one run, the reports. One run takes a new day
+    from its files to its gold and reports; automation requests nothing more for what a run
+    built whole."""
 
     by_entity: Mapping[str, Sequence[dg.AssetKey]] = field(default_factory=dict)
     daily_gold: Sequence[dg.AssetKey] = ()
+    # the unpartitioned gold marts, which read every day
+    reports: Sequence[dg.AssetKey] = ()
     # the dimension tables the daily gold reads: a run goes on to gold only once they exist
     gold_reads: Sequence[dg.AssetKey] = ()
 
-    def selection(self, names: Iterable[str], *, gold: bool) -> list[dg.AssetKey]:
+    def selection(
+        self, names: Iterable[str], *, gold: bool, reports: bool = False
+    ) -> list[dg.AssetKey]:
         entities = {entity.name: entity for entity in ENTITIES}
         keys = [lake_key("bronze", entities[name]) for name in names]
         keys += [key for name in names for key in self.by_entity.get(name, ())]
-        return keys + (list(self.daily_gold) if gold else [])
+        keys += list(self.daily_gold) if gold else []
+        return keys + (list(self.reports) if gold and reports else [])
 
     def all_keys(self) -> list[dg.AssetKey]:
-        return self.selection([entity.name for entity in ENTITIES], gold=True)
+        return self.selection([entity.name for entity in ENTITIES], gold=True, reports=True)
 
 
 def plan(
@@ -120,14 +125,18 @@ def plan(
     last_day: dt.date,
     avoid: frozenset[dt.date] = frozenset(),
     followers: Followers = Followers(),
-    gold_ready: bool = True,
+    missing_reads: frozenset[dg.AssetKey] = frozenset(),
 ) -> tuple[list[dg.RunRequest], list[LandedFile], list[LandedFile]]:
     """Run requests for `new` files, no range covering a date to `avoid`; also the files that
     must wait, and those passed over.
 
-    A daily run goes on to the days' gold only when the dimension tables gold reads exist
-    (`gold_ready`) and no dimension landed on the same tick: on a first load their own run is
-    still building them; automation builds those days' gold once both runs are done."""
+    A daily run goes on to the days' gold when the dimension tables gold reads exist (none is
+    in `missing_reads`) and no dimension landed on the same tick: a dimension's new version
+    touches every day's gold, which automation rebuilds once the dimension's run is done. On a
+    first load the dimensions are built for the first time, so nothing built from them can be
+    left stale: they join the first daily run, which then goes on to gold once every table gold
+    reads is built in it. A tick of one run takes it on to the reports as well; a tick of
+    several leaves them to automation, which builds them once after all of them."""
     entities = {entity.name: entity for entity in ENTITIES}
     waiting = [f for f in new if entities[f.entity].partitioned and f.business_date > last_day]
     too_old = [f for f in new if entities[f.entity].partitioned and f.business_date < first_day]
@@ -137,14 +146,23 @@ def plan(
         if entities[f.entity].partitioned and first_day <= f.business_date <= last_day
     ]
     dimensions = [f for f in new if not entities[f.entity].partitioned]
+    dimension_names = sorted({f.entity for f in dimensions})
+    ranges = clusters([f.business_date for f in daily], avoid)
+    built_with_dimensions = set(followers.selection(dimension_names, gold=False))
+    first_load = bool(dimensions and missing_reads and ranges)
+    joined = first_load and missing_reads <= built_with_dimensions
+    one_run = len(ranges) + bool(dimensions and not joined) == 1
     requests = []
-    for low, high in clusters([f.business_date for f in daily], avoid):
+    for number, (low, high) in enumerate(ranges):
         files = [f for f in daily if low <= f.business_date <= high]
         names = sorted({f.entity for f in files})
+        gold = not missing_reads and not dimensions
+        if joined and number == 0:
+            files, names, gold = files + dimensions, names + dimension_names, True
         requests.append(
             dg.RunRequest(
                 run_key=_run_key(files),
-                asset_selection=followers.selection(names, gold=gold_ready and not dimensions),
+                asset_selection=followers.selection(names, gold=gold, reports=one_run),
                 tags={
                     **run_tags(),
                     RANGE_START_TAG: low.isoformat(),
@@ -152,12 +170,11 @@ def plan(
                 },
             )
         )
-    if dimensions:
-        names = sorted({f.entity for f in dimensions})
+    if dimensions and not joined:
         requests.append(
             dg.RunRequest(
                 run_key=_run_key(dimensions),
-                asset_selection=followers.selection(names, gold=False),
+                asset_selection=followers.selection(dimension_names, gold=False),
                 tags=run_tags(),
             )
         )
@@ -203,8 +220,8 @@ def build_landing_sensor(
         if ready:
             keys = partitions.get_partition_keys()
             first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
-            gold_ready = all(lake.exists(key) for key in followers.gold_reads)
-            requests, waiting, too_old = plan(ready, first, last, held.dates, followers, gold_ready)
+            missing = frozenset(key for key in followers.gold_reads if not lake.exists(key))
+            requests, waiting, too_old = plan(ready, first, last, held.dates, followers, missing)
             for landed in too_old:
                 context.log.warning(f"{landed.path}: dated before the first partition {first}")
             if waiting:

@@ -25,6 +25,7 @@ from data_platform.simulate.landing_writer import LandingWriter
 from tests.conftest import NO_LAKE, Bucket, Landing, tbl_frame, tbl_line, tbl_orders
 
 SENSOR = build_landing_sensor(daily_partitions())
+REPORTS = ["gold/customer_lifetime_value", "gold/local_supplier_volume", "gold/pricing_summary"]
 
 
 def tick(landing: Path | LandingZone, cursor: str | None = None) -> dg.SensorResult | dg.SkipReason:
@@ -208,8 +209,8 @@ def dimensions_built(lake_dir: Path) -> None:
 def test_a_new_day_is_one_run_from_its_files_to_its_gold(
     landing: Landing, landing_dir: Path, lake_dir: Path
 ) -> None:
-    """The landing sensor's run builds what follows bronze too, so a day reaches its gold
-    without a second run launch; the reports follow by automation."""
+    """The landing sensor's run builds what follows bronze too, so a day reaches its gold and
+    the reports without a second run launch."""
     dimensions_built(lake_dir)
     landing.drop("orders/1995-03-01/o.tbl", tbl_orders(1, day="1995-03-01"))
     landing.drop("lineitem/1995-03-01/l.tbl", tbl_line(1, "1995-03-01") + "\n")
@@ -218,7 +219,37 @@ def test_a_new_day_is_one_run_from_its_files_to_its_gold(
         f"{layer}/{entity}"
         for layer in ("bronze", "silver", "quarantine")
         for entity in ("orders", "lineitem")
-    } | {"gold/daily_revenue_by_nation"}
+    } | {"gold/daily_revenue_by_nation", *REPORTS}
+
+
+def test_a_first_load_is_one_run_from_its_files_to_its_reports(
+    landing: Landing, landing_dir: Path, lake_dir: Path
+) -> None:
+    """The dimensions land with the days, for the first time: nothing built from them can go
+    stale, so they join the days' run, which goes on to gold once it has built them."""
+    for entity in ENTITIES:
+        day = "1995-03-01" if entity.partitioned else "1995-03-02"
+        landing.drop(f"{entity.name}/{day}/{entity.name}.tbl", "x")
+    (request,) = platform_tick(landing_dir, lake_dir)
+    built = {k.to_user_string() for k in request.asset_selection or []}
+    assert {f"silver/{entity.name}" for entity in ENTITIES} <= built
+    assert {"silver/customer_history", "gold/daily_revenue_by_nation", *REPORTS} <= built
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("1995-03-01", "1995-03-01")
+
+
+def test_a_tick_of_several_runs_leaves_the_reports_to_automation(
+    landing: Landing, landing_dir: Path, lake_dir: Path
+) -> None:
+    """Each run would build them again: automation builds them once, after all of them."""
+    dimensions_built(lake_dir)
+    landing.drop("orders/1995-03-01/o.tbl", tbl_orders(1, day="1995-03-01"))
+    landing.drop("orders/1997-06-01/o.tbl", tbl_orders(2, day="1997-06-01"))
+    requests = platform_tick(landing_dir, lake_dir)
+    assert len(requests) == 2
+    for request in requests:
+        built = {k.to_user_string() for k in request.asset_selection or []}
+        assert "gold/daily_revenue_by_nation" in built
+        assert not built & set(REPORTS)
 
 
 def test_days_landing_before_the_dimensions_are_built_leave_their_gold_to_automation(
