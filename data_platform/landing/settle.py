@@ -7,6 +7,11 @@ old, or once the sensor has seen it unchanged for a settle period by its own clo
 whatever the writer's clock says (a modification time in the future waits one period, not until
 the clocks agree). Bronze rebuilds a date (a dimension: its whole entity) from all its files, so a
 quiet file waits while another file of its date, or its dimension, settles.
+
+A first load (the tables gold reads do not exist yet) waits whole while any of its files settles:
+a history copied in over several seconds is one run to gold, not a run per tick of whatever had
+settled. It waits so for at most `FIRST_LOAD_WAIT_PERIODS` settle periods after the first tick
+that found it settling, so a source that never stops writing still gets its files read.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from dataclasses import dataclass
 
 from data_platform.contracts import entity_named
 from data_platform.landing.layout import LandedFile
+
+FIRST_LOAD_WAIT_PERIODS = 15
 
 
 @dataclass(frozen=True)
@@ -62,3 +69,11 @@ def hold(new: Sequence[LandedFile], settling: dict[str, str]) -> Held:
         return landed.entity in dimensions
 
     return Held(settling, [landed for landed in new if waits(landed)], dates)
+
+
+def whole_first_load(new: Sequence[LandedFile], held: Held, busy_for: float, period: float) -> Held:
+    """While a first load is landing (`busy_for` seconds so far), every new file waits."""
+    if not held.settling or busy_for >= FIRST_LOAD_WAIT_PERIODS * period:
+        return held
+    dates = frozenset(f.business_date for f in new if entity_named(f.entity).partitioned)
+    return Held(held.settling, list(new), dates)

@@ -50,6 +50,8 @@ GAP_DAYS = 7
 MISFIT = "misfit:"
 # and of the files still settling: `<version>@<when first seen so>`
 SETTLING = "settling:"
+# and since when a first load has been landing (files settling while gold's inputs are missing)
+FIRST_LOAD_BUSY_SINCE = "first-load:busy-since"
 MISFITS_SHOWN = 200
 SETTLING_SHOWN = 20
 
@@ -212,7 +214,14 @@ def build_landing_sensor(
             return dg.SkipReason(f"no new files among {len(scan.files)} landed{passed_over}")
         watched = {k.removeprefix(SETTLING): v for k, v in seen.items() if k.startswith(SETTLING)}
         now = dt.datetime.now(dt.UTC)
-        held = settle.hold(new, settle.settling(new, watched, now, landing_zone.settle_period()))
+        period = landing_zone.settle_period()
+        held = settle.hold(new, settle.settling(new, watched, now, period))
+        missing = frozenset(key for key in followers.gold_reads if new and not lake.exists(key))
+        busy_since = None
+        if held.settling and missing:
+            # a first load still landing waits whole: the history is one run, not one per tick
+            busy_since = float(seen.get(FIRST_LOAD_BUSY_SINCE, now.timestamp()))
+            held = settle.whole_first_load(new, held, now.timestamp() - busy_since, period)
         held_back = {f.path for f in held.waiting}
         ready = [f for f in new if f.path not in held_back]
         requests: list[dg.RunRequest] = []
@@ -220,7 +229,6 @@ def build_landing_sensor(
         if ready:
             keys = partitions.get_partition_keys()
             first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
-            missing = frozenset(key for key in followers.gold_reads if not lake.exists(key))
             requests, waiting, too_old = plan(ready, first, last, held.dates, followers, missing)
             for landed in too_old:
                 context.log.warning(f"{landed.path}: dated before the first partition {first}")
@@ -230,6 +238,8 @@ def build_landing_sensor(
         remembered = {f.path: token(f) for f in scan.files if f.path not in unseen}
         remembered.update({MISFIT + path: reason for path, reason in misfits.items()})
         remembered.update({SETTLING + path: state for path, state in held.settling.items()})
+        if busy_since is not None:
+            remembered[FIRST_LOAD_BUSY_SINCE] = str(busy_since)
         context.log.info(f"{len(ready) - len(waiting)} new files: {len(requests)} runs")
         settling = report_settling(context, held) if held.settling else None
         return dg.SensorResult(

@@ -9,8 +9,19 @@ import dagster as dg
 import pytest
 
 from data_platform import settings
+from data_platform.catalog.partitions import RANGE_END_TAG as RANGE_END
+from data_platform.catalog.partitions import RANGE_START_TAG as RANGE_START
+from data_platform.contracts import ENTITIES
+from data_platform.definitions import build_definitions
+from data_platform.landing.settle import FIRST_LOAD_WAIT_PERIODS
 from data_platform.profiles import common
+from data_platform.resources.lake import Lake
 from data_platform.resources.landing_zone import LandingZone
+from data_platform.sensors.landing_sensor import (
+    FIRST_LOAD_BUSY_SINCE,
+    decode_cursor,
+    encode_cursor,
+)
 from tests.conftest import Landing
 from tests.sensors.test_landing_sensor import ranges
 from tests.sensors.test_landing_sensor import tick as tick_zone
@@ -97,3 +108,53 @@ def test_the_settle_period_is_two_seconds_on_disk_none_on_an_object_store_or_as_
     monkeypatch.setenv(settings.LANDING_DIR, str(landing_dir))
     monkeypatch.setenv(settings.LANDING_SETTLE, "0.5")
     assert common.landing_zone().settle_period() == 0.5
+
+
+def first_load_tick(
+    landing_dir: Path, lake_dir: Path, cursor: str | None = None
+) -> dg.SensorResult | dg.SkipReason:
+    """The platform's sensor over an empty lake: no table gold reads exists, a first load."""
+    sensor = build_definitions().get_sensor_def("landing_sensor")
+    zone = LandingZone(url=str(landing_dir), settle_seconds=SETTLE)
+    context = dg.build_sensor_context(
+        cursor=cursor, resources={"landing_zone": zone, "lake": Lake(root_uri=str(lake_dir))}
+    )
+    result = sensor(context)
+    assert isinstance(result, dg.SensorResult | dg.SkipReason)
+    return result
+
+
+def test_a_first_load_still_landing_waits_whole_and_is_then_one_run(
+    landing: Landing, landing_dir: Path, lake_dir: Path
+) -> None:
+    """A history copied in over a few seconds: the dates quiet on one tick do not leave alone,
+    which would make a run per tick and leave the later ranges' gold to automation."""
+    for day in ("1995-01-01", "1995-01-02", "1995-01-03"):
+        landing.drop(f"orders/{day}/o.tbl", "x")
+    for entity in ENTITIES:
+        if not entity.partitioned:
+            landing.drop(f"{entity.name}/1995-01-01/{entity.name}.tbl", "x")
+    path = write_now(landing_dir, "orders/1995-01-05/o.tbl")
+
+    first = first_load_tick(landing_dir, lake_dir)
+    assert isinstance(first, dg.SensorResult)
+    assert first.run_requests == []
+    quiet_since(path, QUIET)
+    (run,) = first_load_tick(landing_dir, lake_dir, first.cursor).run_requests or []  # type: ignore[union-attr]
+    assert (run.tags[RANGE_START], run.tags[RANGE_END]) == ("1995-01-01", "1995-01-05")
+    assert dg.AssetKey(["silver", "customer"]) in (run.asset_selection or [])
+
+
+def test_a_first_load_that_never_stops_landing_is_read_after_a_while(
+    landing: Landing, landing_dir: Path, lake_dir: Path
+) -> None:
+    landing.drop("orders/1995-01-01/o.tbl", "x")
+    write_now(landing_dir, "orders/1995-01-05/o.tbl")
+    first = first_load_tick(landing_dir, lake_dir)
+    assert isinstance(first, dg.SensorResult)
+    assert first.run_requests == []
+    # the zone has been busy for longer than a first load waits
+    seen = decode_cursor(first.cursor)
+    seen[FIRST_LOAD_BUSY_SINCE] = str(time.time() - (FIRST_LOAD_WAIT_PERIODS + 1) * SETTLE)
+    later = first_load_tick(landing_dir, lake_dir, encode_cursor(seen))
+    assert ranges(later) == [("1995-01-01", "1995-01-01", ["orders"])]
