@@ -24,6 +24,8 @@ from data_platform.resources.warehouse import (
 
 # Models tagged `daily` are daily-partitioned by their `order_date`, rebuilt a window at a time.
 DAILY_SELECTION = "tag:daily"
+# the order steps start in when several are ready (higher first), for Dagster's executors
+PRIORITY_TAG = "dagster/priority"
 DAILY_DATE_COLUMN = "order_date"
 
 
@@ -162,6 +164,9 @@ def gold_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition
             partitions_def=partitions if daily else None,
             backfill_policy=dg.BackfillPolicy.single_run() if daily else None,
             retry_policy=step_retry_policy(),
+            # a run that builds both (the landing sensor's, for a new day) builds the day first:
+            # the day's gold is what a new day waits for, the reports read every day anyway
+            op_tags={PRIORITY_TAG: "1" if daily else "0"},
         )
         @only_transient_retried
         def _marts(
