@@ -8,6 +8,8 @@ import dagster as dg
 import duckdb
 
 from data_platform.catalog.keys import gold_key, lake_key
+from data_platform.catalog.partitions import daily_partitions
+from data_platform.checks.gold import revenue_check
 from data_platform.contracts import entity_named
 from data_platform.contracts import history as hist
 from tests.conftest import Landing, delete_record, layer_assets, read_table, tbl_line, tbl_orders
@@ -41,8 +43,11 @@ def build_dimensions(
     return result
 
 
-def build_days(assets: list[dg.AssetsDefinition], resources: dict[str, object]) -> None:
-    """Silver orders and lineitem, then the daily revenue mart, of both days (one range run)."""
+def build_days(
+    assets: list[dg.AssetsDefinition], resources: dict[str, object]
+) -> dg.ExecuteInProcessResult:
+    """Silver orders and lineitem, then the daily revenue mart and its checks, of both days (one
+    range run)."""
     layers = {
         lake_key(layer, entity_named(name))
         for layer in ("bronze", "silver")
@@ -52,7 +57,10 @@ def build_days(assets: list[dg.AssetsDefinition], resources: dict[str, object]) 
     mart = gold_key("daily_revenue_by_nation")
     gold = [a for a in assets if mart in a.keys]
     assert dg.materialize(daily, resources=resources, tags=DAYS).success
-    assert dg.materialize(gold, resources=resources, tags=DAYS, selection=[mart]).success
+    check = revenue_check(daily_partitions())
+    result = dg.materialize([*gold, check], resources=resources, tags=DAYS, selection=[mart])
+    assert result.success
+    return result
 
 
 def daily_revenue(warehouse: Path) -> list[tuple[object, ...]]:
@@ -91,7 +99,7 @@ def test_a_customer_who_moves_keeps_past_days_of_revenue_in_the_old_nation(
     # the customer moves to INDIA on 1995-01-05; both days are rebuilt afterwards
     landing.drop("customer/1995-01-05/move.tbl", customer(8, "U", "1995-01-05T00:00:00Z"))
     result = build_dimensions(platform_assets, resources)
-    build_days(platform_assets, resources)
+    days = build_days(platform_assets, resources)
 
     assert read_table(lake_dir, "silver", "customer")["c_nationkey"].to_list() == [8]
     assert versions(lake_dir) == [
@@ -109,6 +117,11 @@ def test_a_customer_who_moves_keeps_past_days_of_revenue_in_the_old_nation(
         if e.asset_key == history
     }
     assert checks == {"intervals_do_not_overlap": True, "one_current_version_per_live_key": True}
+    # gold's own check computes the days from silver as the mart does: by the version then valid
+    (revenue,) = [
+        e for e in days.get_asset_check_evaluations() if e.check_name == "revenue_matches_silver"
+    ]
+    assert revenue.passed, revenue.metadata
 
 
 def test_a_correction_landed_late_takes_its_place_by_changed_at(
