@@ -100,7 +100,8 @@ def _run_alert(instance: dg.DagsterInstance, entry: dg.EventLogEntry) -> Alert:
         names = sorted(key.to_user_string() for key in run.asset_selection)
         subject = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
     if run and (start := run.tags.get(RANGE_START_TAG)):
-        subject += f" [{start}…{run.tags.get(RANGE_END_TAG)}]"
+        end = run.tags.get(RANGE_END_TAG)
+        subject += f" [{start}]" if end == start else f" [{start}…{end}]"
     elif run and (partition := run.tags.get(PARTITION_TAG)):
         subject += f" [{partition}]"
     return Alert(

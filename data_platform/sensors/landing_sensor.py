@@ -137,8 +137,11 @@ def plan(
     touches every day's gold, which automation rebuilds once the dimension's run is done. On a
     first load the dimensions are built for the first time, so nothing built from them can be
     left stale: they join the first daily run, which then goes on to gold once every table gold
-    reads is built in it. A tick of one run takes it on to the reports as well; a tick of
-    several leaves them to automation, which builds them once after all of them."""
+    reads is built in it. A tick of one run over one day (a new day, a correction) takes it on to
+    the reports as well. A tick of several runs leaves them to automation, which builds them once
+    after all of them, and so does a range: automation can tell that a run built the reports
+    after it changed their inputs only for the latest partition it wrote (Dagster's
+    `executed_with_root_target`), so it would build them again after a range run."""
     entities = {entity.name: entity for entity in ENTITIES}
     waiting = [f for f in new if entities[f.entity].partitioned and f.business_date > last_day]
     too_old = [f for f in new if entities[f.entity].partitioned and f.business_date < first_day]
@@ -164,7 +167,9 @@ def plan(
         requests.append(
             dg.RunRequest(
                 run_key=_run_key(files),
-                asset_selection=followers.selection(names, gold=gold, reports=one_run),
+                asset_selection=followers.selection(
+                    names, gold=gold, reports=one_run and low == high
+                ),
                 tags={
                     **run_tags(),
                     RANGE_START_TAG: low.isoformat(),

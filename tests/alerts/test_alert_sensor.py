@@ -12,6 +12,8 @@ import dagster as dg
 import pytest
 
 from data_platform.alerts.outbox import Outbox
+from data_platform.catalog.partitions import RANGE_END_TAG as RANGE_END
+from data_platform.catalog.partitions import RANGE_START_TAG as RANGE_START
 from data_platform.compat import FreshnessState, record_freshness_change, record_sensor_tick
 from data_platform.definitions import build_definitions
 from data_platform.resources.slack import SlackAlerts
@@ -84,12 +86,18 @@ class Alerting:
         moment = time.time() if at is None else at
         record_freshness_change(self.instance, SILVER_ORDERS, before, after, moment)
 
-    def run_fails(self) -> str:
-        @dg.asset
+    def run_fails(self, days: tuple[str, str] | None = None) -> str:
+        """A failed run; over the days [first, last] of a range run if given."""
+        partitions = dg.DailyPartitionsDefinition("1998-01-01") if days else None
+
+        @dg.asset(partitions_def=partitions)
         def exploding() -> None:
             raise RuntimeError("warehouse is locked by another writer")
 
-        result = dg.materialize([exploding], instance=self.instance, raise_on_error=False)
+        tags = {RANGE_START: days[0], RANGE_END: days[1]} if days else None
+        result = dg.materialize(
+            [exploding], instance=self.instance, raise_on_error=False, tags=tags
+        )
         assert not result.success
         return result.run_id
 
@@ -112,6 +120,16 @@ def test_without_a_token_nothing_is_sent_and_nothing_fails(
     assert "alerting is off" in alerting.tick(SlackAlerts())
     assert slack.messages == []
     assert Outbox.load(instance) is None
+
+
+def test_a_failed_run_names_its_days(alerting: Alerting, slack: FakeSlack) -> None:
+    """The landing sensor's run of one new day is a range of one day: it reads as that day."""
+    alerting.run_fails(days=("1998-08-11", "1998-08-11"))
+    alerting.run_fails(days=("1998-08-01", "1998-08-11"))
+    alerting.tick()
+    one_day, days = slack.texts()
+    assert "[1998-08-11]`" in one_day
+    assert "[1998-08-01…1998-08-11]`" in days
 
 
 def test_what_happened_before_alerting_was_switched_on_is_not_sent(

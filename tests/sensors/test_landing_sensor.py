@@ -222,7 +222,7 @@ def test_a_new_day_is_one_run_from_its_files_to_its_gold(
     } | {"gold/daily_revenue_by_nation", *REPORTS}
 
 
-def test_a_first_load_is_one_run_from_its_files_to_its_reports(
+def test_a_first_load_of_one_day_is_one_run_from_its_files_to_its_reports(
     landing: Landing, landing_dir: Path, lake_dir: Path
 ) -> None:
     """The dimensions land with the days, for the first time: nothing built from them can go
@@ -235,6 +235,21 @@ def test_a_first_load_is_one_run_from_its_files_to_its_reports(
     assert {f"silver/{entity.name}" for entity in ENTITIES} <= built
     assert {"silver/customer_history", "gold/daily_revenue_by_nation", *REPORTS} <= built
     assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("1995-03-01", "1995-03-01")
+
+
+def test_a_first_load_of_many_days_is_one_run_to_gold_and_leaves_the_reports_to_automation(
+    landing: Landing, landing_dir: Path, lake_dir: Path
+) -> None:
+    """Automation sees that a run built the reports after their inputs only for the latest
+    partition it wrote: after a range it would build them again."""
+    for entity in ENTITIES:
+        days = ("1995-03-01", "1995-03-04") if entity.partitioned else ("1995-03-02",)
+        for day in days:
+            landing.drop(f"{entity.name}/{day}/{entity.name}.tbl", "x")
+    (request,) = platform_tick(landing_dir, lake_dir)
+    built = {k.to_user_string() for k in request.asset_selection or []}
+    assert {"silver/customer", "gold/daily_revenue_by_nation"} <= built
+    assert not built & set(REPORTS)
 
 
 def test_a_tick_of_several_runs_leaves_the_reports_to_automation(
