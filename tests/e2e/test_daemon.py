@@ -413,7 +413,9 @@ def test_runs_failing_while_slack_is_down_are_alerted_once_each_after_a_restart(
         messages(platform, "Run failed"),
         runs_since(platform, since.timestamp()),
     )
-    assert "gold/daily_revenue_by_nation" in texts[0]
+    # what failed, named in the alert: the day's gold step, and why
+    assert "gold_daily_marts:" in texts[0], texts[0]
+    assert "warehouse.duckdb open" in texts[0], texts[0]
 
 
 def test_stale_dimensions_alert_once_each_and_recover_once(platform: Platform) -> None:
