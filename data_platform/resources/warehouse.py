@@ -204,7 +204,7 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     @contextlib.contextmanager
     def _file_lock(self, deadline: float, log: dg.DagsterLogManager | None) -> Iterator[None]:
-        lock_path = Path(_absolute(self.path)).with_suffix(".lock")
+        lock_path = self._lock_path()
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         with lock_path.open("a") as handle:
             _until(
@@ -218,10 +218,14 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    def _lock_path(self) -> Path:
+        """The DuckDB file's writer lock, beside it (`warehouse.duckdb` → `warehouse.lock`)."""
+        return Path(_absolute(self.path)).with_suffix(".lock")
+
     def _wait_for_builds(self, deadline: float) -> None:
         """Until none of the platform's gold builds holds the writer lock (a reader takes it
         shared for a moment; it does not hold it while it reads)."""
-        lock_path = Path(_absolute(self.path)).with_suffix(".lock")
+        lock_path = self._lock_path()
         if not lock_path.exists():
             return
         with lock_path.open("a") as handle:

@@ -221,7 +221,8 @@ def build_landing_sensor(
         now = dt.datetime.now(dt.UTC)
         period = landing_zone.settle_period()
         held = settle.hold(new, settle.settling(new, watched, now, period))
-        missing = frozenset(key for key in followers.gold_reads if new and not lake.exists(key))
+        # the tables gold reads that do not exist yet: none, except before a first load's run
+        missing = frozenset(key for key in followers.gold_reads if not lake.exists(key))
         busy_since = None
         if held.settling and missing:
             # a first load still landing waits whole: the history is one run, not one per tick

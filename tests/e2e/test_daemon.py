@@ -28,6 +28,7 @@ import polars as pl
 import pytest
 
 from data_platform.alerts.outbox import KEY as OUTBOX_KEY
+from data_platform.assets.quality import COLUMNS as QUALITY_TABLES
 from data_platform.catalog.keys import LANDING_ZONE
 from data_platform.catalog.partitions import RANGE_END_TAG as RANGE_END
 from data_platform.catalog.partitions import RANGE_START_TAG as RANGE_START
@@ -42,6 +43,7 @@ from tests.platform_server import DagsterDev, day_in_gold, materialized_after, u
 pytestmark = pytest.mark.slow
 
 DAILY_GOLD = dg.AssetKey(["gold", "daily_revenue_by_nation"])
+QUALITY = list(QUALITY_TABLES)
 DIMENSIONS = [entity.name for entity in ENTITIES if not entity.partitioned]
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -181,15 +183,10 @@ def test_the_whole_history_landed_at_once_reaches_correct_gold_in_a_few_runs(
 
     until(correct, timeout=1200, every=2, why="gold equal to the TPC-H oracle")
     record_property("first_load_seconds", round(time.time() - landed, 1))
-    # the quality history follows the runs that loaded the days (automation, a tick after)
-    quality = [
-        k
-        for k in build_definitions().resolve_asset_graph().get_all_asset_keys()
-        if k.path[0] == "quality"
-    ]
 
+    # the quality history follows the runs that loaded the days (automation, a tick after)
     def settled() -> bool:
-        measured = all(platform.materialized_after(k, landed, None) for k in quality)
+        measured = all(platform.materialized_after(k, landed, None) for k in QUALITY)
         return measured and platform.idle()
 
     until(settled, timeout=600, why="the quality history, and the backfills marked complete")

@@ -188,11 +188,21 @@ def test_every_misfit_file_is_shown_once_found_and_again_when_the_set_changes(
     assert changed.run_requests == []
 
 
-def platform_tick(landing_dir: Path, lake_dir: Path) -> list[dg.RunRequest]:
+def platform_result(
+    landing_dir: Path, lake_dir: Path, cursor: str | None = None, settle_seconds: float = 0
+) -> dg.SensorResult | dg.SkipReason:
+    """A tick of the platform's own sensor (its followers, gold's reads) over `lake_dir`."""
     sensor = build_definitions().get_sensor_def("landing_sensor")
-    zone = LandingZone(url=str(landing_dir), settle_seconds=0)
+    zone = LandingZone(url=str(landing_dir), settle_seconds=settle_seconds)
     lake = Lake(root_uri=str(lake_dir))
-    result = sensor(dg.build_sensor_context(resources={"landing_zone": zone, "lake": lake}))
+    context = dg.build_sensor_context(cursor=cursor, resources={"landing_zone": zone, "lake": lake})
+    result = sensor(context)
+    assert isinstance(result, dg.SensorResult | dg.SkipReason)
+    return result
+
+
+def platform_tick(landing_dir: Path, lake_dir: Path) -> list[dg.RunRequest]:
+    result = platform_result(landing_dir, lake_dir)
     assert isinstance(result, dg.SensorResult)
     return list(result.run_requests or [])
 

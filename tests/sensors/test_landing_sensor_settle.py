@@ -12,10 +12,8 @@ from data_platform import settings
 from data_platform.catalog.partitions import RANGE_END_TAG as RANGE_END
 from data_platform.catalog.partitions import RANGE_START_TAG as RANGE_START
 from data_platform.contracts import ENTITIES
-from data_platform.definitions import build_definitions
 from data_platform.landing.settle import FIRST_LOAD_WAIT_PERIODS
 from data_platform.profiles import common
-from data_platform.resources.lake import Lake
 from data_platform.resources.landing_zone import LandingZone
 from data_platform.sensors.landing_sensor import (
     FIRST_LOAD_BUSY_SINCE,
@@ -23,7 +21,7 @@ from data_platform.sensors.landing_sensor import (
     encode_cursor,
 )
 from tests.conftest import Landing
-from tests.sensors.test_landing_sensor import ranges
+from tests.sensors.test_landing_sensor import platform_result, ranges
 from tests.sensors.test_landing_sensor import tick as tick_zone
 
 # long enough that a file written "just now" is still settling however slowly the test runs;
@@ -114,14 +112,7 @@ def first_load_tick(
     landing_dir: Path, lake_dir: Path, cursor: str | None = None
 ) -> dg.SensorResult | dg.SkipReason:
     """The platform's sensor over an empty lake: no table gold reads exists, a first load."""
-    sensor = build_definitions().get_sensor_def("landing_sensor")
-    zone = LandingZone(url=str(landing_dir), settle_seconds=SETTLE)
-    context = dg.build_sensor_context(
-        cursor=cursor, resources={"landing_zone": zone, "lake": Lake(root_uri=str(lake_dir))}
-    )
-    result = sensor(context)
-    assert isinstance(result, dg.SensorResult | dg.SkipReason)
-    return result
+    return platform_result(landing_dir, lake_dir, cursor, settle_seconds=SETTLE)
 
 
 def test_a_first_load_still_landing_waits_whole_and_is_then_one_run(
